@@ -1,0 +1,280 @@
+/*
+ * The registry and clair components, and the HTTP plumbing they share.
+ * All libcurl calls live here.  Each component keeps its own easy handle
+ * so that keep-alive connections are reused across runs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "extern.h"
+
+#define APIVER_HEADER	"docker-distribution-api-version:"
+#define REG_DOWN	"registry is not reachable"
+#define CLAIR_DOWN	"clair is not reachable"
+
+struct http {
+	CURL	*curl;
+};
+
+struct xfer {
+	int	 apiver;	/* the registry's API-version header was seen */
+};
+
+/* Initialises libcurl; call once before any thread starts.  Returns 0. */
+int
+http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void
+http_global_free(void)
+{
+	curl_global_cleanup();
+}
+
+/* Returns a new handle holder, or NULL. */
+struct http *
+http_new(void)
+{
+	return calloc(1, sizeof(struct http));
+}
+
+/* Closes kept connections and frees the holder. */
+void
+http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);
+	free(h);
+}
+
+/* Notes the API-version header; a new status line starts over. */
+static size_t
+on_header(char *buf, size_t size, size_t n, void *arg)
+{
+	struct xfer	*x = arg;
+	size_t		 len = size * n, hl = sizeof(APIVER_HEADER) - 1;
+
+	if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0)
+		x->apiver = 0;
+	else if (len >= hl && strncasecmp(buf, APIVER_HEADER, hl) == 0)
+		x->apiver = 1;
+	return len;
+}
+
+/* Discards the body. */
+static size_t
+on_body(char *buf, size_t size, size_t n, void *arg)
+{
+	(void)buf;
+	(void)arg;
+	return size * n;
+}
+
+/* Returns a short fixed phrase for a transfer error. */
+static const char *
+curl_reason(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+		return "connection refused";
+	case CURLE_OPERATION_TIMEDOUT:
+		return "connection timed out";
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return "host not found";
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		return "SSL error";
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+		return "connection reset";
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return "invalid URL";
+	default:
+		return "HTTP error";
+	}
+}
+
+/*
+ * GETs url with the given timeouts (milliseconds).  Returns the HTTP
+ * status, or -1 with *reason pointing at a fixed phrase.
+ */
+static long
+http_get(struct http *h, const char *url, long connect_ms, long total_ms,
+    struct xfer *x, const char **reason)
+{
+	CURLcode	 rc;
+	long		 code = 0;
+
+	if (connect_ms <= 0 || total_ms <= 0) {
+		*reason = "connection timed out";
+		return -1;
+	}
+	if (h->curl == NULL) {
+		if ((h->curl = curl_easy_init()) == NULL) {
+			*reason = "out of memory";
+			return -1;
+		}
+		curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
+		curl_easy_setopt(h->curl, CURLOPT_USERAGENT,
+		    PH_NAME "/" PH_VERSION);
+		curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+	}
+	curl_easy_setopt(h->curl, CURLOPT_URL, url);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, total_ms);
+	if ((rc = curl_easy_perform(h->curl)) != CURLE_OK) {
+		*reason = curl_reason(rc);
+		return -1;
+	}
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
+	return code;
+}
+
+/* Returns the smaller of a setting in seconds and what is left, in ms. */
+static long
+cap_ms(long seconds, double deadline)
+{
+	double left = (deadline - mono_now()) * 1000.0;
+
+	if (left < (double)seconds * 1000.0)
+		return left < 1.0 ? 0 : (long)left;
+	return seconds * 1000;
+}
+
+/*
+ * Probes the registry at host (with TLS when ssl) as Portus does: GET
+ * /v2/ with no credentials; reachable on 200 or 401 carrying the
+ * API-version header.  Fills cr.
+ */
+void
+http_check_registry(struct http *h, const struct config *cfg,
+    const char *host, int ssl, double deadline, struct compres *cr)
+{
+	struct xfer	 x = { 0 };
+	const char	*reason = NULL;
+	char		 url[512], phrase[32];
+	long		 code, ct, rt;
+
+	if (snprintf(url, sizeof(url), "%s://%s/v2/", ssl ? "https" : "http",
+	    host) >= (int)sizeof(url)) {
+		compres_set(cr, 0, REG_DOWN, "invalid URL");
+		return;
+	}
+	ct = cfg_int(cfg, K_REG_TIMEOUT);
+	rt = cfg_int(cfg, K_REG_READ_TIMEOUT);
+	code = http_get(h, url, cap_ms(ct, deadline), cap_ms(ct + rt,
+	    deadline), &x, &reason);
+	if (code < 0)
+		compres_set(cr, 0, REG_DOWN, reason);
+	else if ((code == 200 || code == 401) && x.apiver)
+		compres_set(cr, 1, "registry is reachable", NULL);
+	else if (code == 200 || code == 401)
+		compres_set(cr, 0, REG_DOWN, "not a Docker registry");
+	else {
+		snprintf(phrase, sizeof(phrase), "HTTP %ld", code);
+		compres_set(cr, 0, REG_DOWN, phrase);
+	}
+}
+
+/*
+ * Builds the URL of clair's health port from security.clair.server:
+ * http:// is added when there is no scheme, the port is replaced, the
+ * path becomes /health.  Returns URL_OK or URL_ADDED_SCHEME with out
+ * filled, URL_BAD_SCHEME for a scheme other than http(s), URL_INVALID.
+ */
+enum urlstatus
+clair_health_url(const char *server, long port, char *out, size_t sz)
+{
+	CURLU		*u;
+	char		*full = NULL, *scheme = NULL, *res = NULL, ps[16];
+	size_t		 len;
+	enum urlstatus	 st = URL_INVALID;
+	int		 added;
+
+	added = strstr(server, "://") == NULL;
+	len = strlen(server) + sizeof("http://");
+	if ((u = curl_url()) == NULL || (full = malloc(len)) == NULL)
+		goto out;
+	snprintf(full, len, "%s%s", added ? "http://" : "", server);
+	if (curl_url_set(u, CURLUPART_URL, full, CURLU_NON_SUPPORT_SCHEME) !=
+	    CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+		goto out;
+	if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+		st = URL_BAD_SCHEME;
+		goto out;
+	}
+	snprintf(ps, sizeof(ps), "%ld", port);
+	if (curl_url_set(u, CURLUPART_PORT, ps, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_PATH, "/health", 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &res, 0) != CURLUE_OK)
+		goto out;
+	if (snprintf(out, sz, "%s", res) >= (int)sz)
+		goto out;
+	st = added ? URL_ADDED_SCHEME : URL_OK;
+out:
+	curl_free(res);
+	curl_free(scheme);
+	free(full);
+	curl_url_cleanup(u);
+	return st;
+}
+
+/* Probes clair's health port as Portus does: reachable on 200.
+ * Fills cr. */
+void
+http_check_clair(struct http *h, const struct config *cfg, double deadline,
+    struct compres *cr)
+{
+	struct xfer	 x = { 0 };
+	const char	*reason = NULL;
+	char		 url[1024], phrase[32];
+	long		 code, t;
+
+	switch (clair_health_url(cfg_str(cfg, K_CLAIR_SERVER),
+	    cfg_int(cfg, K_CLAIR_HEALTH_PORT), url, sizeof(url))) {
+	case URL_OK:
+	case URL_ADDED_SCHEME:
+		break;
+	case URL_BAD_SCHEME:
+		compres_set(cr, 0, CLAIR_DOWN ": neither HTTP nor HTTPS", NULL);
+		return;
+	case URL_INVALID:
+		compres_set(cr, 0, CLAIR_DOWN, "invalid URL");
+		return;
+	}
+	t = cfg_int(cfg, K_CLAIR_TIMEOUT);
+	code = http_get(h, url, cap_ms(t, deadline), cap_ms(t, deadline), &x,
+	    &reason);
+	if (code == 200)
+		compres_set(cr, 1, "clair is reachable", NULL);
+	else if (code < 0)
+		compres_set(cr, 0, CLAIR_DOWN, reason);
+	else {
+		snprintf(phrase, sizeof(phrase), "HTTP %ld", code);
+		compres_set(cr, 0, CLAIR_DOWN, phrase);
+	}
+}

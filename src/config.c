@@ -1,0 +1,650 @@
+/*
+ * Configuration with the semantics of Portus's cconfig: built-in defaults,
+ * overridden by a local YAML file, overridden by PORTUS_* environment
+ * variables.  Every key lives in one table; parsing, the environment
+ * mapping, validation, printing and masking all walk it.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "extern.h"
+
+#define CF_SECRET	0x01	/* never printed nor echoed */
+#define CF_ENVONLY	0x02	/* database.yml settings: environment only */
+
+#define CONF_FILE_MAX	(1024 * 1024)
+#define CONF_DEFAULT	"config/config-local.yml"
+
+struct confdef {
+	const char	*path;
+	enum ctype	 type;
+	const char	*defstr;	/* CT_STR */
+	long		 defint;	/* CT_INT, CT_BOOL */
+	long		 min, max;	/* CT_INT */
+	unsigned	 flags;
+};
+
+static const struct confdef defs[K__MAX] = {
+	[K_CLAIR_SERVER] = { "security.clair.server", CT_STR, "", 0, 0, 0, 0 },
+	[K_CLAIR_HEALTH_PORT] = { "security.clair.health_port", CT_INT, NULL,
+	    6061, 1, 65535, 0 },
+	[K_CLAIR_TIMEOUT] = { "security.clair.timeout", CT_INT, NULL,
+	    900, 1, 86400, 0 },
+	[K_REG_TIMEOUT] = { "registry.timeout.value", CT_INT, NULL,
+	    2, 1, 86400, 0 },
+	[K_REG_READ_TIMEOUT] = { "registry.read_timeout.value", CT_INT, NULL,
+	    120, 1, 86400, 0 },
+	[K_REG_HOSTNAME] = { "registry.hostname", CT_STR, "", 0, 0, 0, 0 },
+	[K_REG_USE_SSL] = { "registry.use_ssl", CT_BOOL, NULL, 0, 0, 1, 0 },
+	[K_LDAP_ENABLED] = { "ldap.enabled", CT_BOOL, NULL, 0, 0, 1, 0 },
+	[K_LDAP_HOSTNAME] = { "ldap.hostname", CT_STR, "ldap_hostname",
+	    0, 0, 0, 0 },
+	[K_LDAP_PORT] = { "ldap.port", CT_INT, NULL, 389, 1, 65535, 0 },
+	[K_LDAP_TIMEOUT] = { "ldap.timeout", CT_INT, NULL, 5, 1, 86400, 0 },
+	[K_LDAP_METHOD] = { "ldap.encryption.method", CT_STR, "",
+	    0, 0, 0, 0 },
+	[K_LDAP_AUTH_ENABLED] = { "ldap.authentication.enabled", CT_BOOL, NULL,
+	    0, 0, 1, 0 },
+	[K_LDAP_BIND_DN] = { "ldap.authentication.bind_dn", CT_STR, "",
+	    0, 0, 0, 0 },
+	[K_LDAP_PASSWORD] = { "ldap.authentication.password", CT_STR, "",
+	    0, 0, 0, CF_SECRET },
+	[K_HEALTH_TIMEOUT] = { "health.timeout", CT_INT, NULL, 5, 1, 3600, 0 },
+	[K_HEALTH_CACHE_TTL] = { "health.cache_ttl", CT_INT, NULL,
+	    1, 0, 86400, 0 },
+	[K_HEALTH_MIGRATIONS] = { "health.database.migrations_path", CT_STR, "",
+	    0, 0, 0, 0 },
+	[K_HEALTH_WORKERS] = { "health.workers", CT_INT, NULL, 4, 1, 256, 0 },
+	[K_DB_ADAPTER] = { "db.adapter", CT_STR, "", 0, 0, 0, CF_ENVONLY },
+	[K_DB_HOST] = { "db.host", CT_STR, "localhost", 0, 0, 0, CF_ENVONLY },
+	[K_DB_USERNAME] = { "db.username", CT_STR, "root", 0, 0, 0, CF_ENVONLY },
+	[K_DB_PASSWORD] = { "db.password", CT_STR, "", 0, 0, 0,
+	    CF_ENVONLY | CF_SECRET },
+	[K_DB_DATABASE] = { "db.database", CT_STR, "portus_production",
+	    0, 0, 0, CF_ENVONLY },
+	[K_DB_PORT] = { "db.port", CT_INT, NULL, 5432, 1, 65535, CF_ENVONLY },
+	[K_DB_SOCKET] = { "db.socket", CT_STR, "", 0, 0, 0, CF_ENVONLY },
+	[K_DB_TIMEOUT] = { "db.timeout", CT_INT, NULL, 0, 0, 86400,
+	    CF_ENVONLY },
+};
+
+/*
+ * Keys of Portus's own config.yml that this program does not use: a
+ * Portus config-local.yml carries them, so they are passed over quietly.
+ * Anything else unknown earns a warning (it is likely a typo).
+ */
+static const char *const portus_keys[] = {
+	"email", "gravatar", "delete", "oauth", "first_user_admin", "signup",
+	"check_ssl_usage", "machine_fqdn", "display_name", "user_permission",
+	"anonymous_browsing", "background", "pagination", "feature",
+	"security.zypper", "security.dummy", "registry.jwt_expiration_time",
+	"registry.catalog_page", "ldap.base", "ldap.group_base", "ldap.filter",
+	"ldap.uid", "ldap.admin_base", "ldap.guess_email", "ldap.group_sync",
+	"ldap.encryption.options", NULL
+};
+
+static const char *const typenames[] = { "a string", "an integer",
+    "a boolean" };
+
+const char *
+config_strerror(enum cstatus st)
+{
+	switch (st) {
+	case CONF_OK:
+		return "no error";
+	case CONF_ERR_FILE:
+		return "cannot read the configuration file";
+	case CONF_ERR_YAML:
+		return "invalid YAML configuration";
+	case CONF_ERR_TYPE:
+		return "a setting has the wrong type";
+	case CONF_ERR_RANGE:
+		return "a setting is out of range";
+	case CONF_ERR_NOMEM:
+		return "out of memory";
+	}
+	return "unknown error";
+}
+
+/* Writes a formatted message into err (if any); returns st. */
+static enum cstatus
+cerr(enum cstatus st, char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static enum cstatus
+cerr(enum cstatus st, char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errsz > 0) {
+		va_start(ap, fmt);
+		if (vsnprintf(err, errsz, fmt, ap) < 0)
+			err[0] = '\0';
+		va_end(ap);
+	}
+	return st;
+}
+
+/* Returns the dotted key path, e.g. "security.clair.server". */
+const char *
+config_keyname(enum ckey k)
+{
+	return defs[k].path;
+}
+
+/* Returns the environment name of a key (PORTUS_ + path), in buf. */
+const char *
+config_envname(enum ckey k, char *buf, size_t sz)
+{
+	const char	*p;
+	size_t		 n;
+
+	n = (size_t)snprintf(buf, sz, "PORTUS_");
+	for (p = defs[k].path; *p != '\0' && n + 1 < sz; p++)
+		buf[n++] = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
+	buf[n] = '\0';
+	return buf;
+}
+
+const char *
+cfg_str(const struct config *cfg, enum ckey k)
+{
+	return cfg->v[k].s != NULL ? cfg->v[k].s : "";
+}
+
+long
+cfg_int(const struct config *cfg, enum ckey k)
+{
+	return cfg->v[k].i;
+}
+
+/* Returns 1 and stores the value if s is a whole decimal integer. */
+static int
+parse_long(const char *s, long *out)
+{
+	char	*end;
+	long	 v;
+
+	if (*s == '\0' || isspace((unsigned char)*s))
+		return 0;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return 0;
+	*out = v;
+	return 1;
+}
+
+/*
+ * Types an environment value as cconfig does: true/false in any case are
+ * booleans, integers are integers, anything else is a string.  Returns
+ * the type; *iv holds the boolean or integer.
+ */
+enum ctype
+config_type_value(const char *s, long *iv)
+{
+	if (strcasecmp(s, "true") == 0) {
+		*iv = 1;
+		return CT_BOOL;
+	}
+	if (strcasecmp(s, "false") == 0) {
+		*iv = 0;
+		return CT_BOOL;
+	}
+	if (parse_long(s, iv))
+		return CT_INT;
+	return CT_STR;
+}
+
+/* Copies s into buf for an error message: bounded, printable. */
+static const char *
+quote_value(int secret, const char *s, char *buf, size_t sz)
+{
+	size_t i, n;
+
+	if (secret)
+		return "(hidden)";
+	if (sz < 8)
+		return "";
+	buf[0] = '"';
+	for (i = 0, n = 1; s[i] != '\0' && n + 5 < sz && i < 48; i++)
+		buf[n++] = isprint((unsigned char)s[i]) ? s[i] : '?';
+	if (s[i] != '\0') {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n++] = '"';
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * Stores a value of type t (text s, number iv) for key k, coming from src.
+ * Returns CONF_OK, or a type or range error naming key and source.
+ */
+static enum cstatus
+set_value(struct config *cfg, enum ckey k, enum ctype t, long iv,
+    const char *s, const char *src, char *err, size_t errsz)
+{
+	const struct confdef	*d = &defs[k];
+	struct cvalue		*v = &cfg->v[k];
+	char			 q[64], *dup;
+
+	if (d->type == CT_STR) {
+		/* A number or boolean given for a string key is its text. */
+		if ((dup = strdup(s)) == NULL)
+			return cerr(CONF_ERR_NOMEM, err, errsz, "out of memory");
+		free(v->s);
+		v->s = dup;
+	} else if (t != d->type) {
+		return cerr(CONF_ERR_TYPE, err, errsz,
+		    "%s: expected %s, got %s (from %s)", d->path,
+		    typenames[d->type], quote_value(d->flags & CF_SECRET, s, q, sizeof(q)), src);
+	} else if (d->type == CT_INT && (iv < d->min || iv > d->max)) {
+		return cerr(CONF_ERR_RANGE, err, errsz,
+		    "%s: %ld is out of range %ld-%ld (from %s)", d->path, iv,
+		    d->min, d->max, src);
+	} else
+		v->i = iv;
+	if (snprintf(v->src, sizeof(v->src), "%s", src) < 0)
+		v->src[0] = '\0';
+	return CONF_OK;
+}
+
+/* Fills cfg with the built-in defaults.  Returns CONF_OK or NOMEM. */
+enum cstatus
+config_init(struct config *cfg)
+{
+	size_t k;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (k = 0; k < K__MAX; k++) {
+		snprintf(cfg->v[k].src, sizeof(cfg->v[k].src), "default");
+		if (defs[k].type != CT_STR) {
+			cfg->v[k].i = defs[k].defint;
+			continue;
+		}
+		if ((cfg->v[k].s = strdup(defs[k].defstr)) == NULL) {
+			config_free(cfg);
+			return CONF_ERR_NOMEM;
+		}
+	}
+	return CONF_OK;
+}
+
+/* Frees what config_init and the loaders allocated. */
+void
+config_free(struct config *cfg)
+{
+	size_t k;
+
+	for (k = 0; k < K__MAX; k++) {
+		free(cfg->v[k].s);
+		cfg->v[k].s = NULL;
+	}
+}
+
+/* Returns the value of NAME in envp, or NULL. */
+static const char *
+env_lookup(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+/* Applies PORTUS_* variables of envp over cfg.  Returns a status. */
+enum cstatus
+config_apply_env(struct config *cfg, char *const *envp, char *err,
+    size_t errsz)
+{
+	char		 name[128], src[160];
+	const char	*val;
+	enum cstatus	 st;
+	enum ctype	 t;
+	long		 iv;
+	size_t		 k;
+
+	for (k = 0; k < K__MAX; k++) {
+		config_envname(k, name, sizeof(name));
+		if ((val = env_lookup(envp, name)) == NULL)
+			continue;
+		t = config_type_value(val, &iv);
+		snprintf(src, sizeof(src), "environment %s", name);
+		st = set_value(cfg, k, t, iv, val, src, err, errsz);
+		if (st != CONF_OK)
+			return st;
+	}
+	return CONF_OK;
+}
+
+/* Returns the table entry for a dotted path, or -1. */
+static int
+find_key(const char *path)
+{
+	size_t k;
+
+	for (k = 0; k < K__MAX; k++)
+		if (strcmp(defs[k].path, path) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* Returns 1 if some key of the table lies below path. */
+static int
+is_section(const char *path)
+{
+	size_t k, len = strlen(path);
+
+	for (k = 0; k < K__MAX; k++)
+		if (strncmp(defs[k].path, path, len) == 0 &&
+		    defs[k].path[len] == '.')
+			return 1;
+	return 0;
+}
+
+/* Returns 1 if path is a Portus key, or lies below one, we do not use. */
+static int
+is_portus_key(const char *path)
+{
+	size_t	i, len;
+
+	for (i = 0; portus_keys[i] != NULL; i++) {
+		len = strlen(portus_keys[i]);
+		if (strncmp(path, portus_keys[i], len) == 0 &&
+		    (path[len] == '\0' || path[len] == '.'))
+			return 1;
+	}
+	return 0;
+}
+
+/* Types a YAML scalar as Ruby's Psych does for the shapes we accept. */
+static enum ctype
+yaml_type(const yaml_node_t *n, long *iv, int *isnull)
+{
+	const char *s = (const char *)n->data.scalar.value;
+
+	*isnull = 0;
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return CT_STR;
+	if (*s == '\0' || strcmp(s, "~") == 0 || strcasecmp(s, "null") == 0) {
+		*isnull = 1;
+		return CT_STR;
+	}
+	if (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0 ||
+	    strcasecmp(s, "on") == 0) {
+		*iv = 1;
+		return CT_BOOL;
+	}
+	if (strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0 ||
+	    strcasecmp(s, "off") == 0) {
+		*iv = 0;
+		return CT_BOOL;
+	}
+	if (parse_long(s, iv))
+		return CT_INT;
+	return CT_STR;
+}
+
+struct walk {
+	struct config	*cfg;
+	yaml_document_t	*doc;
+	const char	*name;
+	char		*err;
+	size_t		 errsz;
+};
+
+/* Applies one mapping node found at prefix.  Returns a status. */
+static enum cstatus
+walk_mapping(struct walk *w, yaml_node_t *map, const char *prefix)
+{
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*kn, *vn;
+	char			 path[256], src[160], q[64];
+	const char		*key, *kind;
+	enum cstatus		 st;
+	enum ctype		 t;
+	long			 iv = 0;
+	int			 k, isnull;
+	unsigned long		 line;
+
+	for (pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; pair++) {
+		kn = yaml_document_get_node(w->doc, pair->key);
+		vn = yaml_document_get_node(w->doc, pair->value);
+		if (kn == NULL || vn == NULL)
+			continue;
+		line = (unsigned long)kn->start_mark.line + 1;
+		if (kn->type != YAML_SCALAR_NODE) {
+			plog(PL_WARN, "%s:%lu: a key that is not a string is "
+			    "ignored", w->name, line);
+			continue;
+		}
+		key = (const char *)kn->data.scalar.value;
+		if (snprintf(path, sizeof(path), "%s%s%s", prefix,
+		    *prefix ? "." : "", key) >= (int)sizeof(path)) {
+			plog(PL_WARN, "%s:%lu: key too long, ignored",
+			    w->name, line);
+			continue;
+		}
+		k = find_key(path);
+		if (k < 0) {
+			if (vn->type == YAML_MAPPING_NODE &&
+			    is_section(path)) {
+				if ((st = walk_mapping(w, vn, path)) != CONF_OK)
+					return st;
+			} else if (!is_portus_key(path))
+				plog(PL_WARN, "%s:%lu: unknown key %s ignored",
+				    w->name, line, quote_value(0, path, q,
+				    sizeof(q)));
+			continue;
+		}
+		if (defs[k].flags & CF_ENVONLY) {
+			config_envname(k, src, sizeof(src));
+			plog(PL_WARN, "%s:%lu: %s is read from the environment "
+			    "only (%s), ignored", w->name, line, path, src);
+			continue;
+		}
+		line = (unsigned long)vn->start_mark.line + 1;
+		snprintf(src, sizeof(src), "%s:%lu", w->name, line);
+		if (vn->type != YAML_SCALAR_NODE) {
+			kind = vn->type == YAML_MAPPING_NODE ? "a mapping" :
+			    "a list";
+			return cerr(CONF_ERR_TYPE, w->err, w->errsz,
+			    "%s: %s: expected %s, got %s", src, path,
+			    typenames[defs[k].type], kind);
+		}
+		t = yaml_type(vn, &iv, &isnull);
+		if (isnull && defs[k].type != CT_STR)
+			return cerr(CONF_ERR_TYPE, w->err, w->errsz,
+			    "%s: %s: expected %s, got nothing", src, path,
+			    typenames[defs[k].type]);
+		st = set_value(w->cfg, k, t, iv, isnull ? "" :
+		    (const char *)vn->data.scalar.value, src, w->err,
+		    w->errsz);
+		if (st != CONF_OK)
+			return st;
+	}
+	return CONF_OK;
+}
+
+/*
+ * Applies the YAML text buf (named name in messages) over cfg.  Returns
+ * CONF_OK (an empty document is fine), or an error naming file and line.
+ */
+enum cstatus
+config_load_yaml(struct config *cfg, const char *buf, size_t len,
+    const char *name, char *err, size_t errsz)
+{
+	yaml_parser_t	 parser;
+	yaml_document_t	 doc;
+	yaml_node_t	*root;
+	struct walk	 w;
+	enum cstatus	 st = CONF_OK;
+
+	if (!yaml_parser_initialize(&parser))
+		return cerr(CONF_ERR_NOMEM, err, errsz, "out of memory");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		st = cerr(CONF_ERR_YAML, err, errsz,
+		    "%s:%lu:%lu: invalid YAML: %s%s%s", name,
+		    (unsigned long)parser.problem_mark.line + 1,
+		    (unsigned long)parser.problem_mark.column + 1,
+		    parser.problem != NULL ? parser.problem : "syntax error",
+		    parser.context != NULL ? " " : "",
+		    parser.context != NULL ? parser.context : "");
+		yaml_parser_delete(&parser);
+		return st;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL)
+		goto out;
+	if (root->type == YAML_SCALAR_NODE &&
+	    root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    root->data.scalar.length == 0)
+		goto out;
+	if (root->type != YAML_MAPPING_NODE) {
+		st = cerr(CONF_ERR_YAML, err, errsz,
+		    "%s:%lu: the top level is not a mapping", name,
+		    (unsigned long)root->start_mark.line + 1);
+		goto out;
+	}
+	w.cfg = cfg;
+	w.doc = &doc;
+	w.name = name;
+	w.err = err;
+	w.errsz = errsz;
+	st = walk_mapping(&w, root, "");
+out:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return st;
+}
+
+/*
+ * Applies the YAML file at path over cfg.  A missing file is fine.
+ * Returns a status; err names the file.
+ */
+enum cstatus
+config_load_file(struct config *cfg, const char *path, char *err,
+    size_t errsz)
+{
+	struct stat	 sb;
+	char		*buf = NULL;
+	size_t		 len = 0;
+	ssize_t		 r;
+	int		 fd;
+	enum cstatus	 st;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		if (errno == ENOENT)
+			return CONF_OK;
+		return cerr(CONF_ERR_FILE, err, errsz, "%s: cannot read: %s",
+		    path, strerror(errno));
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		st = cerr(CONF_ERR_FILE, err, errsz, "%s: not a regular file",
+		    path);
+		goto out;
+	}
+	if (sb.st_size > CONF_FILE_MAX) {
+		st = cerr(CONF_ERR_FILE, err, errsz, "%s: larger than %d "
+		    "bytes", path, CONF_FILE_MAX);
+		goto out;
+	}
+	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
+		st = cerr(CONF_ERR_NOMEM, err, errsz, "out of memory");
+		goto out;
+	}
+	while (len < (size_t)sb.st_size) {
+		r = read(fd, buf + len, (size_t)sb.st_size - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			st = cerr(CONF_ERR_FILE, err, errsz, "%s: cannot "
+			    "read: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	st = config_load_yaml(cfg, buf, len, path, err, errsz);
+out:
+	free(buf);
+	close(fd);
+	return st;
+}
+
+/*
+ * The whole merge: defaults, the local file (PORTUS_LOCAL_CONFIG_PATH or
+ * config/config-local.yml), then the environment envp.  Returns a status;
+ * on error err says what and where, and cfg is freed.
+ */
+enum cstatus
+config_load(struct config *cfg, char *const *envp, char *err, size_t errsz)
+{
+	const char	*path;
+	enum cstatus	 st;
+
+	if ((st = config_init(cfg)) != CONF_OK)
+		return cerr(st, err, errsz, "out of memory");
+	path = env_lookup(envp, "PORTUS_LOCAL_CONFIG_PATH");
+	if (path == NULL || *path == '\0')
+		path = CONF_DEFAULT;
+	snprintf(cfg->file, sizeof(cfg->file), "%s", path);
+	if ((st = config_load_file(cfg, path, err, errsz)) == CONF_OK)
+		st = config_apply_env(cfg, envp, err, errsz);
+	if (st != CONF_OK)
+		config_free(cfg);
+	return st;
+}
+
+/* Prints the merged configuration, one key a line, secrets masked. */
+void
+config_print(const struct config *cfg, FILE *fp)
+{
+	const struct confdef	*d;
+	const char		*s;
+	char			 val[128];
+	size_t			 k, n;
+
+	fprintf(fp, "# %s %s: merged configuration (local file %s)\n",
+	    PH_NAME, PH_VERSION, cfg->file);
+	for (k = 0; k < K__MAX; k++) {
+		d = &defs[k];
+		if (d->type == CT_INT)
+			snprintf(val, sizeof(val), "%ld", cfg->v[k].i);
+		else if (d->type == CT_BOOL)
+			snprintf(val, sizeof(val), "%s",
+			    cfg->v[k].i ? "true" : "false");
+		else {
+			s = cfg_str(cfg, k);
+			if ((d->flags & CF_SECRET) && *s != '\0')
+				s = "********";
+			val[0] = '"';
+			for (n = 1; *s != '\0' && n + 5 < sizeof(val); s++)
+				val[n++] = isprint((unsigned char)*s) ? *s :
+				    '?';
+			if (*s != '\0')
+				n += (size_t)snprintf(val + n, 4, "...");
+			val[n++] = '"';
+			val[n] = '\0';
+		}
+		fprintf(fp, "%-34s %-24s # %s\n", d->path, val,
+		    cfg->v[k].src);
+	}
+}

@@ -1,0 +1,437 @@
+/*
+ * The three modes of the one binary: a FastCGI responder with worker
+ * threads (standard input is a listening socket, or --listen), a CGI
+ * program (REQUEST_METHOD set), and the command line (--check).  All
+ * libfcgi calls live here.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "extern.h"
+
+#define EXIT_USAGE	2
+#define HEAD_MAX	512
+#define BACKLOG		128
+
+#define ERR_CONFIG	"{\"error\":\"configuration error\"}"
+#define ERR_BUSY	"{\"error\":\"too many requests waiting\"}"
+#define ERR_NOMEM	"{\"error\":\"out of memory\"}"
+
+extern char **environ;
+
+/* Where a response goes: a FastCGI stream or standard output. */
+struct sink {
+	FCGX_Stream	*fs;
+	FILE		*fp;
+};
+
+struct server {
+	int		 fd;		/* the listening socket */
+	struct health	*health;
+};
+
+/* A FastCGI request waiting for the health run in flight. */
+struct parked {
+	FCGX_Request	*req;
+	int		 head;
+};
+
+static void
+sink_write(struct sink *s, const char *buf, size_t len)
+{
+	if (s->fs != NULL)
+		FCGX_PutStr(buf, (int)len, s->fs);
+	else
+		fwrite(buf, 1, len, s->fp);
+}
+
+/* Writes a whole response; HEAD gets the head of the GET answer. */
+static void
+respond(struct sink *s, int status, const char *body, size_t len, int head)
+{
+	char	 buf[HEAD_MAX];
+	int	 n;
+
+	if ((n = response_head(buf, sizeof(buf), status, body != NULL,
+	    len)) < 0)
+		return;
+	sink_write(s, buf, (size_t)n);
+	if (!head && body != NULL)
+		sink_write(s, body, len);
+}
+
+/* Writes the answer for a health result (NULL: none could be had). */
+static void
+respond_health(struct sink *s, struct result *res, int head)
+{
+	if (res == NULL)
+		respond(s, 500, ERR_NOMEM, sizeof(ERR_NOMEM) - 1, head);
+	else
+		respond(s, res->ok ? 200 : 503, res->json, res->jsonlen, head);
+}
+
+/* Answers everything that needs no health run.  Returns 1 if it did. */
+static int
+respond_plain(struct sink *s, const struct answer *a)
+{
+	if (a->route == ROUTE_HEALTH)
+		return 0;
+	if (a->route == ROUTE_PING)
+		respond(s, 200, NULL, 0, a->head);
+	else
+		respond(s, a->status, a->body, strlen(a->body), a->head);
+	return 1;
+}
+
+/* Finishes a FastCGI request and frees it. */
+static void
+request_done(FCGX_Request *req)
+{
+	FCGX_Finish_r(req);
+	free(req);
+}
+
+/* Called with the result of the run a parked request waited for. */
+static void
+on_result(struct result *res, void *arg)
+{
+	struct parked	*p = arg;
+	struct sink	 s = { p->req->out, NULL };
+
+	respond_health(&s, res, p->head);
+	result_release(res);
+	request_done(p->req);
+	free(p);
+}
+
+/*
+ * Serves one accepted FastCGI request.  Returns 1 if the request was
+ * handed to the health state (the worker must not touch it again).
+ */
+static int
+fcgi_serve(struct server *srv, FCGX_Request *req)
+{
+	struct reqinfo	 ri;
+	struct answer	 a;
+	struct sink	 s = { req->out, NULL };
+	struct parked	*p;
+
+	ri.method = FCGX_GetParam("REQUEST_METHOD", req->envp);
+	ri.path_info = FCGX_GetParam("PATH_INFO", req->envp);
+	ri.request_uri = FCGX_GetParam("REQUEST_URI", req->envp);
+	request_route(&ri, &a);
+	if (respond_plain(&s, &a))
+		return 0;
+	if ((p = malloc(sizeof(*p))) == NULL) {
+		respond(&s, 500, ERR_NOMEM, sizeof(ERR_NOMEM) - 1, a.head);
+		return 0;
+	}
+	p->req = req;
+	p->head = a.head;
+	if (health_request(srv->health, on_result, p) == -1) {
+		free(p);
+		respond(&s, 503, ERR_BUSY, sizeof(ERR_BUSY) - 1, a.head);
+		return 0;
+	}
+	return 1;
+}
+
+/* A worker thread: accept, serve, and again. */
+static void *
+worker(void *arg)
+{
+	struct server	*srv = arg;
+	FCGX_Request	*req = NULL;
+
+	for (;;) {
+		if (req == NULL) {
+			if ((req = malloc(sizeof(*req))) == NULL ||
+			    FCGX_InitRequest(req, srv->fd, 0) != 0) {
+				plog(PL_ERROR, "cannot set up a request");
+				break;
+			}
+		}
+		if (FCGX_Accept_r(req) < 0)
+			break;
+		if (fcgi_serve(srv, req))
+			req = NULL;	/* now owned by the health state */
+		else
+			FCGX_Finish_r(req);
+	}
+	if (req != NULL) {
+		FCGX_Free(req, 1);
+		free(req);
+	}
+	return NULL;
+}
+
+/* Returns 1 if fd is a listening socket (spawn-fcgi, mod_fcgid,
+ * systemd socket activation hand one on standard input). */
+static int
+is_listener(int fd)
+{
+	int		 v = 0;
+	socklen_t	 len = sizeof(v);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 &&
+	    v != 0;
+}
+
+/* Serves FastCGI on fd with health.workers threads.  Returns an exit
+ * status. */
+static int
+fcgi_main(const struct config *cfg, int fd)
+{
+	struct server	 srv;
+	pthread_t	*tids;
+	long		 i, n = cfg_int(cfg, K_HEALTH_WORKERS), started = 0;
+
+	if (FCGX_Init() != 0) {
+		plog(PL_ERROR, "cannot initialise libfcgi");
+		return EXIT_FAILURE;
+	}
+	srv.fd = fd;
+	if ((srv.health = health_new(cfg)) == NULL ||
+	    (tids = calloc((size_t)n, sizeof(*tids))) == NULL) {
+		plog(PL_ERROR, "cannot start: out of memory");
+		health_free(srv.health);
+		return EXIT_FAILURE;
+	}
+	plog(PL_INFO, "FastCGI responder %s ready, %ld workers", PH_VERSION,
+	    n);
+	for (i = 0; i < n; i++) {
+		if (pthread_create(&tids[i], NULL, worker, &srv) != 0) {
+			plog(PL_ERROR, "cannot start worker %ld: %s", i,
+			    strerror(errno));
+			break;
+		}
+		started++;
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+	health_free(srv.health);
+	return started > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* Serves one CGI request from the environment.  Returns an exit
+ * status. */
+static int
+cgi_main(const struct config *cfg)
+{
+	struct reqinfo	 ri;
+	struct answer	 a;
+	struct sink	 s = { NULL, stdout };
+	struct result	*res;
+
+	ri.method = getenv("REQUEST_METHOD");
+	ri.path_info = getenv("PATH_INFO");
+	ri.request_uri = getenv("REQUEST_URI");
+	request_route(&ri, &a);
+	if (cfg == NULL) {
+		a.status = 500;
+		a.route = ROUTE_NONE;
+		a.body = ERR_CONFIG;
+	}
+	if (!respond_plain(&s, &a)) {
+		res = health_run_once(cfg, health_mask(cfg));
+		respond_health(&s, res, a.head);
+		result_release(res);
+	}
+	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* Returns 1 if a PORTUS_HEALTH_QUIET value means yes (t, y, 1...). */
+static int
+env_yes(const char *v)
+{
+	return v != NULL && strchr("tTyY1", v[0]) != NULL && v[0] != '\0';
+}
+
+/*
+ * The command-line check: the components named (or every enabled one),
+ * the document printed pretty.  Returns 0 when all succeed, 1 when not,
+ * EXIT_USAGE for a name that is not a component.
+ */
+static int
+check_main(const struct config *cfg, unsigned mask, int quiet)
+{
+	struct result	*res;
+	char		*json;
+	size_t		 len;
+	unsigned	 enabled = health_mask(cfg);
+	int		 c, rc;
+
+	if (mask == 0)
+		mask = enabled;
+	for (c = 0; c < COMP__MAX; c++)
+		if ((mask & 1u << c) && !(enabled & 1u << c)) {
+			fprintf(stderr, "%s: component %s is not enabled "
+			    "(%s)\n", PH_NAME, comp_name(c), c == COMP_CLAIR ?
+			    "security.clair.server is empty" :
+			    "not supported by this version");
+			return EXIT_FAILURE;
+		}
+	if ((res = health_run_once(cfg, mask)) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", PH_NAME);
+		return EXIT_FAILURE;
+	}
+	rc = res->ok ? EXIT_SUCCESS : EXIT_FAILURE;
+	if (!quiet) {
+		if ((json = report_json(res->comp, 1, &len)) == NULL)
+			rc = EXIT_FAILURE;
+		else {
+			printf("%s\n", json);
+			free(json);
+		}
+	}
+	result_release(res);
+	return rc;
+}
+
+/* Adds the component called name to *mask.  Returns 0, or -1. */
+static int
+add_component(unsigned *mask, const char *name)
+{
+	int c;
+
+	if ((c = comp_from_name(name)) < 0) {
+		fprintf(stderr, "%s: unknown component \"%s\" (database, "
+		    "registry, clair, ldap)\n", PH_NAME, name);
+		return -1;
+	}
+	*mask |= 1u << c;
+	return 0;
+}
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: %s                      FastCGI (socket on stdin) or CGI\n"
+	    "       %s --listen ADDR        FastCGI on unix:/path or HOST:PORT\n"
+	    "       %s --check [-q] [-c NAME]...\n"
+	    "       %s --print-config | --help | --version\n",
+	    PH_NAME, PH_NAME, PH_NAME, PH_NAME);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "check", no_argument, NULL, 'C' },
+		{ "component", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "print-config", no_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct config	 cfg;
+	char		 err[512], name[32];
+	const char	*listen = NULL, *v;
+	unsigned	 mask = 0, fromargs;
+	int		 ch, check = 0, printcfg = 0, quiet = 0, rc, fd, i;
+
+	signal(SIGPIPE, SIG_IGN);
+	while ((ch = getopt_long(argc, argv, "c:hq", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'C':
+			check = 1;
+			break;
+		case 'c':
+			if (add_component(&mask, optarg) == -1)
+				return EXIT_USAGE;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'p':
+			printcfg = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'V':
+			printf("%s %s\n", PH_NAME, PH_VERSION);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	fromargs = mask;
+	if (optind != argc || ((mask || quiet) && !check)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	fd = listen != NULL ? -1 : (is_listener(STDIN_FILENO) ? 0 : -1);
+	if (!check && !printcfg && listen == NULL && fd == -1 &&
+	    getenv("REQUEST_METHOD") == NULL) {
+		fprintf(stderr, "%s: not started by a web server: no "
+		    "REQUEST_METHOD and standard input is not a socket\n",
+		    PH_NAME);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (config_load(&cfg, environ, err, sizeof(err)) != CONF_OK) {
+		plog(PL_ERROR, "configuration: %s", err);
+		if (!check && !printcfg && listen == NULL && fd == -1)
+			return cgi_main(NULL);
+		return EXIT_USAGE;
+	}
+	if (http_global_init() != 0) {
+		plog(PL_ERROR, "cannot initialise libcurl");
+		config_free(&cfg);
+		return EXIT_FAILURE;
+	}
+
+	if (printcfg) {
+		config_print(&cfg, stdout);
+		rc = EXIT_SUCCESS;
+	} else if (check) {
+		quiet |= env_yes(getenv("PORTUS_HEALTH_QUIET"));
+		/* -c on the command line wins over the environment. */
+		for (i = 1; i <= 5 && fromargs == 0; i++) {
+			snprintf(name, sizeof(name),
+			    "PORTUS_HEALTH_COMPONENT_%d", i);
+			if ((v = getenv(name)) != NULL && *v != '\0' &&
+			    add_component(&mask, v) == -1) {
+				rc = EXIT_USAGE;
+				goto out;
+			}
+		}
+		if (quiet)
+			plog_set_level(PL_ERROR);
+		rc = check_main(&cfg, mask, quiet);
+	} else if (listen != NULL || fd == 0) {
+		if (listen != NULL &&
+		    (fd = FCGX_OpenSocket(strncmp(listen, "unix:", 5) == 0 ?
+		    listen + 5 : listen, BACKLOG)) < 0) {
+			plog(PL_ERROR, "cannot listen on %s", listen);
+			rc = EXIT_FAILURE;
+			goto out;
+		}
+		rc = fcgi_main(&cfg, fd);
+	} else
+		rc = cgi_main(&cfg);
+out:
+	http_global_free();
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,203 @@
+/*
+ * From CGI variables to a route and a status, and the head of the
+ * response.  Nothing here reads a body, allocates, or talks to libfcgi:
+ * main.c hands the variables in and writes what comes out.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "extern.h"
+
+#define METHOD_MAX_LEN	16
+
+static const struct {
+	const char	*path;
+	enum route	 route;
+} routes[] = {
+	{ "/_ping", ROUTE_PING },
+	{ "/api/v1/_ping", ROUTE_PING },
+	{ "/_health", ROUTE_HEALTH },
+	{ "/api/v1/health", ROUTE_HEALTH },
+};
+
+#define ERR_BADMETHOD	"{\"error\":\"bad request: invalid method\"}"
+#define ERR_BADPATH	"{\"error\":\"bad request: invalid path\"}"
+#define ERR_NOTFOUND	"{\"error\":\"not found\"}"
+#define ERR_METHOD	"{\"error\":\"method not allowed\"}"
+#define ERR_TOOLONG	"{\"error\":\"request URI too long\"}"
+
+/* Returns the reason phrase of an HTTP status we send. */
+const char *
+status_text(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 414:
+		return "URI Too Long";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	}
+	return "Unknown";
+}
+
+/* Returns the length of the percent-decoded in, written to out, or -1
+ * for a bad escape, a NUL byte, or an out buffer too small. */
+int
+path_decode(const char *in, char *out, size_t outsz)
+{
+	size_t	 n = 0;
+	int	 hi, lo;
+
+	for (; *in != '\0'; in++) {
+		if (n + 1 >= outsz)
+			return -1;
+		if (*in != '%') {
+			out[n++] = *in;
+			continue;
+		}
+		if (!isxdigit((unsigned char)in[1]) ||
+		    !isxdigit((unsigned char)in[2]))
+			return -1;
+		hi = isdigit((unsigned char)in[1]) ? in[1] - '0' :
+		    (tolower((unsigned char)in[1]) - 'a' + 10);
+		lo = isdigit((unsigned char)in[2]) ? in[2] - '0' :
+		    (tolower((unsigned char)in[2]) - 'a' + 10);
+		if (hi == 0 && lo == 0)
+			return -1;
+		out[n++] = (char)(hi << 4 | lo);
+		in += 2;
+	}
+	out[n] = '\0';
+	return (int)n;
+}
+
+/* Returns the route whose path is p (exact), or whose path ends p
+ * (suffix), allowing one trailing slash.  ROUTE_NONE otherwise. */
+static enum route
+match(const char *p, size_t len, int suffix)
+{
+	size_t	 i, rl;
+
+	if (len > 1 && p[len - 1] == '/')
+		len--;
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		rl = strlen(routes[i].path);
+		if (len < rl || (!suffix && len != rl))
+			continue;
+		if (memcmp(p + len - rl, routes[i].path, rl) == 0)
+			return routes[i].route;
+	}
+	return ROUTE_NONE;
+}
+
+/* Returns 1 if m is an HTTP token (RFC 9110) of a sane length. */
+static int
+valid_method(const char *m)
+{
+	size_t i;
+
+	for (i = 0; m[i] != '\0'; i++)
+		if (i >= METHOD_MAX_LEN || (!isalnum((unsigned char)m[i]) &&
+		    strchr("!#$%&'*+-.^_`|~", m[i]) == NULL))
+			return 0;
+	return i > 0;
+}
+
+/*
+ * Decides the answer to a request from its CGI variables.  PATH_INFO is
+ * matched exactly; without it the path of REQUEST_URI is decoded and
+ * matched on its last segments (a deployment under a sub-URI).
+ */
+void
+request_route(const struct reqinfo *ri, struct answer *a)
+{
+	char		 buf[PATH_MAX_LEN + 1];
+	const char	*p;
+	size_t		 len;
+	int		 n;
+
+	memset(a, 0, sizeof(*a));
+	a->route = ROUTE_NONE;
+	if (ri->method == NULL || !valid_method(ri->method)) {
+		a->status = 400;
+		a->body = ERR_BADMETHOD;
+		return;
+	}
+	if (strcmp(ri->method, "HEAD") == 0)
+		a->head = 1;
+	else if (strcmp(ri->method, "GET") != 0) {
+		a->status = 405;
+		a->body = ERR_METHOD;
+		return;
+	}
+	if (ri->path_info != NULL && ri->path_info[0] != '\0') {
+		len = strlen(ri->path_info);
+		if (len > PATH_MAX_LEN) {
+			a->status = 414;
+			a->body = ERR_TOOLONG;
+			return;
+		}
+		a->route = match(ri->path_info, len, 0);
+	} else if (ri->request_uri != NULL && ri->request_uri[0] != '\0') {
+		p = ri->request_uri;
+		len = strcspn(p, "?#");
+		if (len > PATH_MAX_LEN) {
+			a->status = 414;
+			a->body = ERR_TOOLONG;
+			return;
+		}
+		memcpy(buf, p, len);
+		buf[len] = '\0';
+		if ((n = path_decode(buf, buf, sizeof(buf))) < 0) {
+			a->status = 400;
+			a->body = ERR_BADPATH;
+			return;
+		}
+		a->route = match(buf, (size_t)n, 1);
+	}
+	if (a->route == ROUTE_NONE) {
+		a->status = 404;
+		a->body = ERR_NOTFOUND;
+		return;
+	}
+	a->status = 200;
+}
+
+/*
+ * Writes the CGI response head for status into buf: JSON content type
+ * when json, the length of the body a GET would carry.  Returns the
+ * length written, or -1 if buf is too small.
+ */
+int
+response_head(char *buf, size_t sz, int status, int json, size_t bodylen)
+{
+	int n;
+
+	n = snprintf(buf, sz,
+	    "Status: %d %s\r\n"
+	    "%s"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-cache\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "%s"
+	    "\r\n",
+	    status, status_text(status),
+	    json ? "Content-Type: application/json; charset=utf-8\r\n" : "",
+	    bodylen,
+	    status == 405 ? "Allow: GET, HEAD\r\n" : "");
+	if (n < 0 || (size_t)n >= sz)
+		return -1;
+	return n;
+}

@@ -103,6 +103,7 @@ db_connect(struct db *db, const struct config *cfg, double deadline,
 	PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
 	PGconn			*conn;
 	const char		*msg;
+	enum dbstate		 st;
 	int			 n = 0, r;
 
 	kw[n] = "host";
@@ -147,8 +148,9 @@ db_connect(struct db *db, const struct config *cfg, double deadline,
 	if (PQstatus(conn) != CONNECTION_OK) {
 		msg = PQerrorMessage(conn);
 		first_line(msg, reason, sz);
+		st = strstr(msg, "3D000") != NULL ? DB_MISSING : DB_DOWN;
 		PQfinish(conn);
-		return strstr(msg, "3D000") != NULL ? DB_MISSING : DB_DOWN;
+		return st;
 	}
 	if (PQsetnonblocking(conn, 1) != 0) {
 		first_line(PQerrorMessage(conn), reason, sz);

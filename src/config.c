@@ -142,6 +142,20 @@ config_keyname(enum ckey k)
 	return defs[k].path;
 }
 
+/* Copies src into buf of size sz (> 0), cut to fit.  Returns the length
+ * copied. */
+static size_t
+strlcpy_n(char *buf, const char *src, size_t sz)
+{
+	size_t n = strlen(src);
+
+	if (n >= sz)
+		n = sz - 1;
+	memcpy(buf, src, n);
+	buf[n] = '\0';
+	return n;
+}
+
 /* Returns the environment name of a key (PORTUS_ + path), in buf. */
 const char *
 config_envname(enum ckey k, char *buf, size_t sz)
@@ -149,7 +163,9 @@ config_envname(enum ckey k, char *buf, size_t sz)
 	const char	*p;
 	size_t		 n;
 
-	n = (size_t)snprintf(buf, sz, "PORTUS_");
+	if (sz == 0)
+		return buf;
+	n = strlcpy_n(buf, "PORTUS_", sz);
 	for (p = defs[k].path; *p != '\0' && n + 1 < sz; p++)
 		buf[n++] = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
 	buf[n] = '\0';

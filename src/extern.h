@@ -183,6 +183,7 @@ struct health;
 typedef void	(*health_cb)(struct result *, void *);
 
 unsigned	 health_mask(const struct config *);
+void		 health_lint(const struct config *);
 struct health	*health_new(const struct config *);
 void		 health_free(struct health *);
 int		 health_request(struct health *, health_cb, void *);

@@ -37,6 +37,7 @@ struct health {
 	struct waiter	*waiters;
 	size_t		 nwaiters;
 	int		 want;		/* a run is asked for */
+	int		 running;	/* a run is in flight */
 	int		 quit;
 	pthread_t	 checker;
 	struct compres	 last[COMP__MAX];	/* for logging changes */
@@ -51,6 +52,20 @@ struct task {
 	struct compres	*comp;
 	void		(*fn)(struct task *);
 };
+
+/* Logs, once per configuration, what the checks will make of it. */
+void
+health_lint(const struct config *cfg)
+{
+	char url[1024];
+
+	if ((health_mask(cfg) & 1u << COMP_CLAIR) &&
+	    clair_health_url(cfg_str(cfg, K_CLAIR_SERVER),
+	    cfg_int(cfg, K_CLAIR_HEALTH_PORT), url, sizeof(url)) ==
+	    URL_ADDED_SCHEME)
+		plog(PL_WARN, "security.clair.server has no scheme; "
+		    "using http://");
+}
 
 /* Returns the components a run checks under cfg. */
 unsigned
@@ -292,9 +307,11 @@ checker_main(void *arg)
 	for (;;) {
 		while (!h->want && !h->quit)
 			pthread_cond_wait(&h->wake, &h->lock);
-		if (h->quit)
+		/* Requests still waiting get their answer before we quit. */
+		if (!h->want)
 			break;
 		h->want = 0;
+		h->running = 1;
 		pthread_mutex_unlock(&h->lock);
 
 		res = run(h->cfg, &h->hd, h->mask);
@@ -310,6 +327,7 @@ checker_main(void *arg)
 		w = h->waiters;
 		h->waiters = NULL;
 		h->nwaiters = 0;
+		h->running = 0;
 		pthread_mutex_unlock(&h->lock);
 
 		for (; w != NULL; w = next) {
@@ -330,7 +348,6 @@ struct health *
 health_new(const struct config *cfg)
 {
 	struct health	*h;
-	char		 url[1024];
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
@@ -338,12 +355,6 @@ health_new(const struct config *cfg)
 	h->mask = health_mask(cfg);
 	if (handles_open(&h->hd) == -1)
 		goto fail;
-	if ((h->mask & 1u << COMP_CLAIR) &&
-	    clair_health_url(cfg_str(cfg, K_CLAIR_SERVER),
-	    cfg_int(cfg, K_CLAIR_HEALTH_PORT), url, sizeof(url)) ==
-	    URL_ADDED_SCHEME)
-		plog(PL_WARN, "security.clair.server has no scheme; "
-		    "using http://");
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->wake, NULL);
 	if (pthread_create(&h->checker, NULL, checker_main, h) != 0) {
@@ -407,8 +418,11 @@ health_request(struct health *h, health_cb cb, void *arg)
 	w->next = h->waiters;
 	h->waiters = w;
 	h->nwaiters++;
-	h->want = 1;
-	pthread_cond_signal(&h->wake);
+	/* A run in flight answers every waiter queued before it ends. */
+	if (!h->running) {
+		h->want = 1;
+		pthread_cond_signal(&h->wake);
+	}
 	pthread_mutex_unlock(&h->lock);
 	return 0;
 }

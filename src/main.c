@@ -29,6 +29,9 @@
 
 extern char **environ;
 
+/* The listening socket, for the SIGTERM handler to shut. */
+static volatile int listen_fd = -1;
+
 /* Where a response goes: a FastCGI stream or standard output. */
 struct sink {
 	FCGX_Stream	*fs;
@@ -175,6 +178,19 @@ worker(void *arg)
 	return NULL;
 }
 
+/*
+ * SIGTERM and SIGINT (mod_fcgid and systemd stop us so): shutting the
+ * listening socket wakes every worker out of accept(2); each finishes the
+ * request in hand and leaves.  shutdown(2) is async-signal-safe.
+ */
+static void
+on_term(int sig)
+{
+	(void)sig;
+	if (listen_fd >= 0)
+		(void)shutdown(listen_fd, SHUT_RDWR);
+}
+
 /* Returns 1 if fd is a listening socket (spawn-fcgi, mod_fcgid,
  * systemd socket activation hand one on standard input). */
 static int
@@ -193,9 +209,17 @@ static int
 fcgi_main(const struct config *cfg, int fd)
 {
 	struct server	 srv;
+	struct sigaction sa;
 	pthread_t	*tids;
 	long		 i, n = cfg_int(cfg, K_HEALTH_WORKERS), started = 0;
 
+	/* Before FCGX_Init, which keeps a handler already in place. */
+	listen_fd = fd;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	if (FCGX_Init() != 0) {
 		plog(PL_ERROR, "cannot initialise libfcgi");
 		return EXIT_FAILURE;
@@ -219,6 +243,7 @@ fcgi_main(const struct config *cfg, int fd)
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
+	plog(PL_INFO, "stopping");
 	free(tids);
 	health_free(srv.health);
 	return started > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
@@ -401,6 +426,7 @@ main(int argc, char *argv[])
 		return EXIT_FAILURE;
 	}
 
+	health_lint(&cfg);
 	if (printcfg) {
 		config_print(&cfg, stdout);
 		rc = EXIT_SUCCESS;

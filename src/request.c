@@ -60,6 +60,8 @@ path_decode(const char *in, char *out, size_t outsz)
 	size_t	 n = 0;
 	int	 hi, lo;
 
+	if (outsz == 0)
+		return -1;
 	for (; *in != '\0'; in++) {
 		if (n + 1 >= outsz)
 			return -1;

@@ -85,6 +85,6 @@ class Handler(BaseHTTPRequestHandler):
 
 
 write_count()
+# ThreadingHTTPServer serves each connection in a daemon thread.
 server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
-server.daemon_threads = True
 server.serve_forever()

@@ -50,8 +50,8 @@ def serve(port, status, headerline):
         def log_message(self, fmt, *args):
             sys.stderr.write("fake-http: " + (fmt % args) + "\n")
 
+    # ThreadingHTTPServer serves each connection in a daemon thread.
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
     server.serve_forever()
 
 

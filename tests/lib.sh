@@ -7,7 +7,8 @@
 # HTTP peers) and stops every one of them, by pid, when the script exits.
 # Nothing global on the machine is touched. Works under `set -euo pipefail`.
 # Do not call spawn or the *_start functions inside $(...): the pids they
-# record would be lost with the subshell.
+# record would be lost with the subshell. Do not replace the EXIT trap either:
+# register extra cleanup with at_exit.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 T=$(mktemp -d /tmp/ph-test.XXXXXX)
@@ -449,6 +450,7 @@ _request_env() {
 }
 
 # _run_request CMD...: run CMD under env -i with _REQ_ENV, then split its output.
+# shellcheck disable=SC2034 # the RESP_* globals are for the test scripts
 _run_request() {
   RESP_RC=0
   timeout "$REQ_TIMEOUT" env -i "${_REQ_ENV[@]}" "$@" </dev/null >"$T/resp.out" 2>"$T/resp.err" ||
@@ -457,6 +459,8 @@ _run_request() {
   _parse_response "$T/resp.out"
 }
 
+# _parse_response FILE: split a CGI answer into the RESP_* globals.
+# shellcheck disable=SC2034
 _parse_response() {
   local raw rest line status
   raw=$(cat "$1" && echo x) # the x keeps the body's trailing newlines
@@ -491,6 +495,9 @@ cgi_req() {
 # environment) on the unix socket FCGI_SOCK; its stderr goes to "$T/fcgi.log".
 fcgi_start() {
   FCGI_SOCK=$T/fcgi.sock
+  # A socket file left by an earlier responder would pass the wait below
+  # before the new one listens.
+  rm -f "$FCGI_SOCK"
   spawn fcgi spawn-fcgi -n -s "$FCGI_SOCK" -- "$RESPONDER"
   FCGI_PID=$SPAWNED_PID
   export FCGI_SOCK FCGI_PID

@@ -2,7 +2,9 @@
 # Self-test of tests/lib.sh: starts every service the library offers and
 # checks each behaves as the integration tests expect. The responder itself
 # is not run; cgi_req is checked against a stand-in shell script.
+# shellcheck disable=SC2119 # registry_hits' argument is optional
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 
 # http_code URL [CURL_OPTION...]: the status curl gets, 000 when none.
@@ -27,7 +29,7 @@ t_eq "stop_pid ends it" gone "$(state "$pid")"
 # A process that ignores TERM must be KILLed after the grace time.
 spawn stubborn python3 -c 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print("ready", flush=True); time.sleep(60)'
 pid=$SPAWNED_PID
-_poll 5 "$pid" grep -q ready "$T/stubborn.log"
+_poll 5 "$pid" grep -qs ready "$T/stubborn.log"
 stop_pid "$pid"
 t_eq "stop_pid KILLs a process that ignores TERM" gone "$(state "$pid")"
 

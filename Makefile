@@ -40,7 +40,10 @@ $(UNIT): tests/unit/unit.c $(OBJS) src/extern.h
 check: $(BIN) $(UNIT)
 	tests/run
 
+demo: $(BIN)
+	demo/run
+
 clean:
 	rm -f src/*.o $(BIN) $(UNIT)
 
-.PHONY: all check clean
+.PHONY: all check clean demo

@@ -458,8 +458,13 @@ walk_mapping(struct walk *w, yaml_node_t *map, const char *prefix)
 		}
 		k = find_key(path);
 		if (k < 0) {
-			if (vn->type == YAML_MAPPING_NODE &&
-			    is_section(path)) {
+			if (is_section(path) && vn->type != YAML_MAPPING_NODE)
+				return cerr(CONF_ERR_TYPE, w->err, w->errsz,
+				    "%s:%lu: %s: expected a mapping, got %s",
+				    w->name, (unsigned long)vn->start_mark.line
+				    + 1, path, vn->type == YAML_SCALAR_NODE ?
+				    "a scalar" : "a list");
+			if (is_section(path)) {
 				if ((st = walk_mapping(w, vn, path)) != CONF_OK)
 					return st;
 			} else if (!is_portus_key(path))

@@ -498,7 +498,8 @@ fcgi_start() {
   # A socket file left by an earlier responder would pass the wait below
   # before the new one listens.
   rm -f "$FCGI_SOCK"
-  spawn fcgi spawn-fcgi -n -s "$FCGI_SOCK" -- "$RESPONDER"
+  # Mode 0666: the web servers' workers (www-data) connect to it too.
+  spawn fcgi spawn-fcgi -n -M 0666 -s "$FCGI_SOCK" -- "$RESPONDER"
   FCGI_PID=$SPAWNED_PID
   export FCGI_SOCK FCGI_PID
   _poll 15 "$FCGI_PID" test -S "$FCGI_SOCK" || die_log fcgi "no FastCGI socket at $FCGI_SOCK"
@@ -528,3 +529,56 @@ resp_header() {
 
 # json_get [JQ_OPTION...] FILTER: jq -r on the last response's body.
 json_get() { printf '%s' "$RESP_BODY" | jq -r "$@"; }
+
+# ---------------------------------------------------------------- nginx
+
+# nginx_start SITE_CONF: run nginx (master as root, workers as www-data) on a
+# free port NGINX_PORT with the server block SITE_CONF, as shipped: only its
+# listen address and the FastCGI socket path are replaced (by NGINX_PORT and
+# FCGI_SOCK).  Logs go to "$T/nginx/"; NGINX_URL is its base URL.
+nginx_start() {
+  local d=$T/nginx
+  NGINX_PORT=$(free_port)
+  mkdir -p "$d/tmp"
+  chown www-data "$d/tmp"
+  cp /etc/nginx/fastcgi_params "$d/"
+  sed -e "s#127\.0\.0\.1:8080#127.0.0.1:$NGINX_PORT#" \
+    -e "s#unix:/run/portus-health/portus-health\.sock#unix:$FCGI_SOCK#" "$1" >"$d/site.conf"
+  cat >"$d/nginx.conf" <<CONF
+user www-data;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log info;
+events { worker_connections 1024; }
+http {
+  access_log $d/access.log;
+  client_body_temp_path $d/tmp/body;
+  proxy_temp_path $d/tmp/proxy;
+  fastcgi_temp_path $d/tmp/fastcgi;
+  uwsgi_temp_path $d/tmp/uwsgi;
+  scgi_temp_path $d/tmp/scgi;
+  include $d/site.conf;
+}
+CONF
+  _start_listener nginx "$NGINX_PORT" nginx -p "$d" -c "$d/nginx.conf" -g 'daemon off;'
+  NGINX_PID=$SPAWNED_PID
+  NGINX_URL=http://127.0.0.1:$NGINX_PORT
+  export NGINX_PORT NGINX_PID NGINX_URL
+}
+
+# http_req METHOD URL [CURL_OPTION...]: one request with curl; fills
+# RESP_STATUS, RESP_HEADERS (CR removed) and RESP_BODY like the drivers above.
+http_req() {
+  local m=$1 url=$2
+  shift 2
+  RESP_RC=0
+  if [[ $m == HEAD ]]; then
+    curl -s -m "$REQ_TIMEOUT" -I -D "$T/http.head" -o /dev/null "$@" "$url" || RESP_RC=$?
+    : >"$T/http.body"
+  else
+    curl -s -m "$REQ_TIMEOUT" -X "$m" -D "$T/http.head" -o "$T/http.body" "$@" "$url" || RESP_RC=$?
+  fi
+  RESP_STATUS=$(head -1 "$T/http.head" | awk '{print $2}')
+  RESP_HEADERS=$(tail -n +2 "$T/http.head" | tr -d '\r')
+  RESP_BODY=$(cat "$T/http.body")
+}

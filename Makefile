@@ -27,6 +27,7 @@ UNIT	 = tests/unit/unit
 all: $(BIN)
 
 $(BIN): src/main.o $(OBJS)
+	@mkdir -p cgi-bin
 	$(CC) $(LDFLAGS) -o $@ src/main.o $(OBJS) $(LIBS)
 
 src/%.o: src/%.c src/extern.h

@@ -65,6 +65,8 @@ static const struct confdef defs[K__MAX] = {
 	[K_HEALTH_MIGRATIONS] = { "health.database.migrations_path", CT_STR, "",
 	    0, 0, 0, 0 },
 	[K_HEALTH_WORKERS] = { "health.workers", CT_INT, NULL, 4, 1, 256, 0 },
+	[K_HEALTH_MAX_REQUESTS] = { "health.max_requests", CT_INT, NULL,
+	    0, 0, 1000000000, 0 },
 	[K_DB_ADAPTER] = { "db.adapter", CT_STR, "", 0, 0, 0, CF_ENVONLY },
 	[K_DB_HOST] = { "db.host", CT_STR, "localhost", 0, 0, 0, CF_ENVONLY },
 	[K_DB_USERNAME] = { "db.username", CT_STR, "root", 0, 0, 0, CF_ENVONLY },

@@ -41,6 +41,7 @@ enum ckey {
 	K_HEALTH_CACHE_TTL,
 	K_HEALTH_MIGRATIONS,
 	K_HEALTH_WORKERS,
+	K_HEALTH_MAX_REQUESTS,
 	K_DB_ADAPTER,
 	K_DB_HOST,
 	K_DB_USERNAME,
@@ -190,5 +191,11 @@ int		 health_request(struct health *, health_cb, void *);
 struct result	*health_get(struct health *);
 struct result	*health_run_once(const struct config *, unsigned);
 void		 result_release(struct result *);
+
+struct sites;
+
+struct sites	*sites_new(void);
+void		 sites_free(struct sites *);
+struct health	*sites_get(struct sites *, const char *, char *const *);
 
 #endif

@@ -466,3 +466,135 @@ health_get(struct health *h)
 	pthread_mutex_destroy(&sw.lock);
 	return sw.res;
 }
+
+/*
+ * Settings passed per request by the web server (nginx fastcgi_param,
+ * Apache SetEnv under mod_fcgid) win over the process environment.  Each
+ * distinct set is parsed once and gets a health state of its own (its own
+ * cache and connections); a set that fails to parse is remembered too, so
+ * its error is logged once.
+ */
+#define SITES_MAX	64
+
+struct site {
+	char		*key;		/* the PORTUS_* parameters, one a line */
+	struct config	 cfg;
+	struct health	*health;	/* NULL: the settings are broken */
+};
+
+struct sites {
+	pthread_mutex_t	 lock;
+	struct site	 site[SITES_MAX];
+	size_t		 n;
+};
+
+/* Returns an empty registry, or NULL. */
+struct sites *
+sites_new(void)
+{
+	struct sites *ss;
+
+	if ((ss = calloc(1, sizeof(*ss))) == NULL)
+		return NULL;
+	pthread_mutex_init(&ss->lock, NULL);
+	return ss;
+}
+
+/* Stops every health state and frees the registry. */
+void
+sites_free(struct sites *ss)
+{
+	size_t i;
+
+	if (ss == NULL)
+		return;
+	for (i = 0; i < ss->n; i++) {
+		health_free(ss->site[i].health);
+		if (ss->site[i].health != NULL)
+			config_free(&ss->site[i].cfg);
+		free(ss->site[i].key);
+	}
+	pthread_mutex_destroy(&ss->lock);
+	free(ss);
+}
+
+/* Loads the configuration of site s: its parameters first, so that they
+ * win, then the process environment.  Returns a status. */
+static enum cstatus
+site_load(struct site *s, char *const *environ_, char *err, size_t errsz)
+{
+	char		**envp, *copy, *p;
+	size_t		 n = 0, i;
+	enum cstatus	 st = CONF_ERR_NOMEM;
+
+	for (i = 0; environ_[i] != NULL; i++)
+		continue;
+	for (p = s->key; *p != '\0'; p++)
+		n += *p == '\n';
+	if ((copy = strdup(s->key)) == NULL)
+		goto out_nocopy;
+	if ((envp = calloc(n + i + 1, sizeof(*envp))) == NULL)
+		goto out;
+	/* Each line of the key, ended by a newline, is one KEY=VALUE. */
+	n = 0;
+	for (p = copy; *p != '\0'; ) {
+		envp[n++] = p;
+		p += strcspn(p, "\n");
+		if (*p == '\n')
+			*p++ = '\0';
+	}
+	for (i = 0; environ_[i] != NULL; i++)
+		envp[n++] = environ_[i];
+	st = config_load(&s->cfg, envp, err, errsz);
+	free(envp);
+out:
+	free(copy);
+out_nocopy:
+	if (st == CONF_ERR_NOMEM)
+		snprintf(err, errsz, "out of memory");
+	return st;
+}
+
+/*
+ * Returns the health state for the per-request settings key (PORTUS_*
+ * parameters, each followed by a newline), made on first use over the
+ * process environment environ_; NULL when those settings are broken or
+ * too many sets were seen (logged once).
+ */
+struct health *
+sites_get(struct sites *ss, const char *key, char *const *environ_)
+{
+	struct site	*s;
+	struct health	*h = NULL;
+	char		 err[512];
+	size_t		 i;
+
+	pthread_mutex_lock(&ss->lock);
+	for (i = 0; i < ss->n; i++)
+		if (strcmp(ss->site[i].key, key) == 0) {
+			h = ss->site[i].health;
+			goto out;
+		}
+	if (ss->n == SITES_MAX) {
+		plog(PL_ERROR, "more than %d distinct sets of per-request "
+		    "settings; refusing the new one", SITES_MAX);
+		goto out;
+	}
+	s = &ss->site[ss->n];
+	if ((s->key = strdup(key)) == NULL)
+		goto out;
+	ss->n++;
+	if (site_load(s, environ_, err, sizeof(err)) != CONF_OK) {
+		plog(PL_ERROR, "per-request settings: %s", err);
+		goto out;
+	}
+	health_lint(&s->cfg);
+	if ((h = s->health = health_new(&s->cfg)) == NULL) {
+		plog(PL_ERROR, "per-request settings: cannot start a health "
+		    "state");
+		config_free(&s->cfg);
+	}
+out:
+	pthread_mutex_unlock(&ss->lock);
+	return h;
+}

@@ -29,9 +29,6 @@
 
 extern char **environ;
 
-/* The listening socket, for the SIGTERM handler to shut. */
-static volatile int listen_fd = -1;
-
 /* Where a response goes: a FastCGI stream or standard output. */
 struct sink {
 	FCGX_Stream	*fs;
@@ -40,7 +37,19 @@ struct sink {
 
 struct server {
 	int		 fd;		/* the listening socket */
-	struct health	*health;
+	const struct config *cfg;
+	struct health	*health;	/* for the process's own settings */
+	struct sites	*sites;		/* for settings passed per request */
+	long		 max_requests;	/* 0: no limit */
+	long		 served;	/* atomic */
+	int		 stopping;	/* atomic */
+};
+
+/* A worker thread and whether it still runs. */
+struct worker {
+	pthread_t	 tid;
+	struct server	*srv;
+	int		 running;	/* atomic */
 };
 
 /* A FastCGI request waiting for the health run in flight. */
@@ -118,6 +127,35 @@ on_result(struct result *res, void *arg)
 }
 
 /*
+ * Returns the health state for a request: the process's own, or the one
+ * for the PORTUS_* parameters the web server passed with it.  Client
+ * headers arrive as HTTP_*, so they can never name a setting.  NULL when
+ * those settings are broken.
+ */
+static struct health *
+fcgi_health(struct server *srv, FCGX_Request *req)
+{
+	char		 key[8192];
+	size_t		 n = 0, len;
+	char		**e;
+
+	for (e = req->envp; *e != NULL; e++) {
+		if (strncmp(*e, "PORTUS_", 7) != 0)
+			continue;
+		len = strlen(*e);
+		if (strchr(*e, '\n') != NULL || n + len + 2 > sizeof(key))
+			return NULL;
+		memcpy(key + n, *e, len);
+		n += len;
+		key[n++] = '\n';
+	}
+	if (n == 0)
+		return srv->health;
+	key[n] = '\0';
+	return sites_get(srv->sites, key, environ);
+}
+
+/*
  * Serves one accepted FastCGI request.  Returns 1 if the request was
  * handed to the health state (the worker must not touch it again).
  */
@@ -128,6 +166,7 @@ fcgi_serve(struct server *srv, FCGX_Request *req)
 	struct answer	 a;
 	struct sink	 s = { req->out, NULL };
 	struct parked	*p;
+	struct health	*h;
 
 	ri.method = FCGX_GetParam("REQUEST_METHOD", req->envp);
 	ri.path_info = FCGX_GetParam("PATH_INFO", req->envp);
@@ -135,13 +174,17 @@ fcgi_serve(struct server *srv, FCGX_Request *req)
 	request_route(&ri, &a);
 	if (respond_plain(&s, &a))
 		return 0;
+	if ((h = fcgi_health(srv, req)) == NULL) {
+		respond(&s, 500, ERR_CONFIG, sizeof(ERR_CONFIG) - 1, a.head);
+		return 0;
+	}
 	if ((p = malloc(sizeof(*p))) == NULL) {
 		respond(&s, 500, ERR_NOMEM, sizeof(ERR_NOMEM) - 1, a.head);
 		return 0;
 	}
 	p->req = req;
 	p->head = a.head;
-	if (health_request(srv->health, on_result, p) == -1) {
+	if (health_request(h, on_result, p) == -1) {
 		free(p);
 		respond(&s, 503, ERR_BUSY, sizeof(ERR_BUSY) - 1, a.head);
 		return 0;
@@ -149,46 +192,57 @@ fcgi_serve(struct server *srv, FCGX_Request *req)
 	return 1;
 }
 
-/* A worker thread: accept, serve, and again. */
+/* A worker thread: accept, serve, and again, until told to stop. */
 static void *
-worker(void *arg)
+worker_main(void *arg)
 {
-	struct server	*srv = arg;
+	struct worker	*w = arg;
+	struct server	*srv = w->srv;
 	FCGX_Request	*req = NULL;
+	int		 r;
 
-	for (;;) {
+	while (!__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE)) {
 		if (req == NULL) {
+			/* Accept fails on EINTR: that is how we are stopped. */
 			if ((req = malloc(sizeof(*req))) == NULL ||
-			    FCGX_InitRequest(req, srv->fd, 0) != 0) {
+			    FCGX_InitRequest(req, srv->fd,
+			    FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 				plog(PL_ERROR, "cannot set up a request");
 				break;
 			}
 		}
-		if (FCGX_Accept_r(req) < 0)
+		if ((r = FCGX_Accept_r(req)) < 0) {
+			if (r == -EINTR)
+				continue;
+			/* Not a socket we can accept on: nothing to serve. */
+			plog(PL_ERROR, "accept: %s", strerror(-r));
+			kill(getpid(), SIGTERM);
 			break;
+		}
 		if (fcgi_serve(srv, req))
 			req = NULL;	/* now owned by the health state */
 		else
 			FCGX_Finish_r(req);
+		if (srv->max_requests > 0 && __atomic_add_fetch(&srv->served,
+		    1, __ATOMIC_ACQ_REL) == srv->max_requests) {
+			plog(PL_INFO, "served health.max_requests (%ld) "
+			    "requests; recycling", srv->max_requests);
+			kill(getpid(), SIGTERM);
+		}
 	}
 	if (req != NULL) {
 		FCGX_Free(req, 1);
 		free(req);
 	}
+	__atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
 	return NULL;
 }
 
-/*
- * SIGTERM and SIGINT (mod_fcgid and systemd stop us so): shutting the
- * listening socket wakes every worker out of accept(2); each finishes the
- * request in hand and leaves.  shutdown(2) is async-signal-safe.
- */
+/* SIGUSR2 only interrupts a worker's accept(2). */
 static void
-on_term(int sig)
+on_wake(int sig)
 {
 	(void)sig;
-	if (listen_fd >= 0)
-		(void)shutdown(listen_fd, SHUT_RDWR);
 }
 
 /* Returns 1 if fd is a listening socket (spawn-fcgi, mod_fcgid,
@@ -203,50 +257,97 @@ is_listener(int fd)
 	    v != 0;
 }
 
+/*
+ * Waits for SIGTERM or SIGINT (mod_fcgid and systemd stop us so, and a
+ * worker at health.max_requests raises it), then stops the workers: each
+ * finishes the request in hand; one still blocked in accept(2) is woken
+ * by SIGUSR2, again until it has gone.  The listening socket itself is
+ * left alone: systemd may hand it to our successor.
+ */
+static void
+wait_and_stop(struct server *srv, struct worker *ws, long n,
+    const sigset_t *stopset)
+{
+	struct timespec	 ts = { 0, 50 * 1000 * 1000 };
+	long		 i, alive;
+	int		 sig;
+
+	while (sigwait(stopset, &sig) != 0)
+		continue;
+	plog(PL_INFO, "stopping (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	__atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
+	FCGX_ShutdownPending();
+	do {
+		for (i = 0, alive = 0; i < n; i++)
+			if (__atomic_load_n(&ws[i].running, __ATOMIC_ACQUIRE)) {
+				pthread_kill(ws[i].tid, SIGUSR2);
+				alive++;
+			}
+		if (alive > 0)
+			nanosleep(&ts, NULL);
+	} while (alive > 0);
+}
+
 /* Serves FastCGI on fd with health.workers threads.  Returns an exit
  * status. */
 static int
 fcgi_main(const struct config *cfg, int fd)
 {
 	struct server	 srv;
+	struct worker	*ws = NULL;
 	struct sigaction sa;
-	pthread_t	*tids;
+	sigset_t	 stopset;
 	long		 i, n = cfg_int(cfg, K_HEALTH_WORKERS), started = 0;
+	int		 rc = EXIT_FAILURE;
 
-	/* Before FCGX_Init, which keeps a handler already in place. */
-	listen_fd = fd;
+	/* Every thread inherits the mask: only sigwait sees these. */
+	sigemptyset(&stopset);
+	sigaddset(&stopset, SIGTERM);
+	sigaddset(&stopset, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stopset, NULL);
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
+	sa.sa_handler = on_wake;	/* no SA_RESTART */
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+
+	memset(&srv, 0, sizeof(srv));
+	srv.fd = fd;
+	srv.cfg = cfg;
+	srv.max_requests = cfg_int(cfg, K_HEALTH_MAX_REQUESTS);
 	if (FCGX_Init() != 0) {
 		plog(PL_ERROR, "cannot initialise libfcgi");
 		return EXIT_FAILURE;
 	}
-	srv.fd = fd;
 	if ((srv.health = health_new(cfg)) == NULL ||
-	    (tids = calloc((size_t)n, sizeof(*tids))) == NULL) {
+	    (srv.sites = sites_new()) == NULL ||
+	    (ws = calloc((size_t)n, sizeof(*ws))) == NULL) {
 		plog(PL_ERROR, "cannot start: out of memory");
-		health_free(srv.health);
-		return EXIT_FAILURE;
+		goto out;
 	}
-	plog(PL_INFO, "FastCGI responder %s ready, %ld workers", PH_VERSION,
-	    n);
 	for (i = 0; i < n; i++) {
-		if (pthread_create(&tids[i], NULL, worker, &srv) != 0) {
+		ws[i].srv = &srv;
+		ws[i].running = 1;
+		if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) {
 			plog(PL_ERROR, "cannot start worker %ld: %s", i,
 			    strerror(errno));
+			ws[i].running = 0;
 			break;
 		}
 		started++;
 	}
+	if (started > 0) {
+		plog(PL_INFO, "FastCGI responder %s ready, %ld workers",
+		    PH_VERSION, started);
+		wait_and_stop(&srv, ws, started, &stopset);
+		rc = EXIT_SUCCESS;
+	}
 	for (i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
-	plog(PL_INFO, "stopping");
-	free(tids);
+		pthread_join(ws[i].tid, NULL);
+out:
+	free(ws);
+	sites_free(srv.sites);
 	health_free(srv.health);
-	return started > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc;
 }
 
 /* Serves one CGI request from the environment.  Returns an exit

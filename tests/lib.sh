@@ -436,14 +436,16 @@ t_done() {
 # removed), RESP_BODY (as sent), RESP_RC (exit status; 124 = took longer than
 # REQ_TIMEOUT) and RESP_STDERR.
 
-# _request_env METHOD PATH_INFO REQUEST_URI: fill _REQ_ENV with the request's
-# CGI variables plus every exported PORTUS_* and PG* variable of the caller.
+# _request_env METHOD PATH_INFO REQUEST_URI [settings]: fill _REQ_ENV with the request's
+# CGI variables, plus (with "settings") every exported PORTUS_* and PG* variable.
 _request_env() {
   local name query=
   _REQ_ENV=()
-  while IFS= read -r name; do
-    if [[ $name == PORTUS_* || $name == PG* ]]; then _REQ_ENV+=("$name=${!name}"); fi
-  done < <(compgen -e)
+  if [[ ${4:-} == settings ]]; then
+    while IFS= read -r name; do
+      if [[ $name == PORTUS_* || $name == PG* ]]; then _REQ_ENV+=("$name=${!name}"); fi
+    done < <(compgen -e)
+  fi
   if [[ $3 == *\?* ]]; then query=${3#*\?}; fi
   _REQ_ENV+=("REQUEST_METHOD=$1" "PATH_INFO=$2" "REQUEST_URI=$3" "QUERY_STRING=$query"
     GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 REMOTE_ADDR=127.0.0.1)
@@ -485,9 +487,10 @@ _parse_response() {
   RESP_STATUS=
 }
 
-# cgi_req METHOD PATH_INFO [REQUEST_URI]: run the responder once as a CGI program.
+# cgi_req METHOD PATH_INFO [REQUEST_URI]: run the responder once as a CGI program,
+# with the caller's PORTUS_* and PG* variables in its environment.
 cgi_req() {
-  _request_env "$1" "$2" "${3:-$2}"
+  _request_env "$1" "$2" "${3:-$2}" settings
   _run_request "$RESPONDER"
 }
 
@@ -506,8 +509,15 @@ fcgi_start() {
 }
 
 # fcgi_req METHOD PATH_INFO [REQUEST_URI]: one request to the running responder.
+# Like a web server, it passes no PORTUS_* parameters, unless FCGI_PARAMS
+# names some (NAME=VALUE, space-separated): per-request settings.
 fcgi_req() {
   _request_env "$1" "$2" "${3:-$2}"
+  if [[ -n ${FCGI_PARAMS:-} ]]; then
+    local -a extra
+    read -r -a extra <<<"$FCGI_PARAMS"
+    _REQ_ENV+=("${extra[@]}")
+  fi
   _run_request "$(command -v cgi-fcgi)" -bind -connect "$FCGI_SOCK"
 }
 

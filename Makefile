@@ -2,6 +2,10 @@
 # `make check` runs every test; SANITIZE=1 builds with ASan+UBSan.
 
 PREFIX	?= /usr/local
+BINDIR	 = $(PREFIX)/bin
+LIBEXEC	 = $(PREFIX)/lib/portus-health
+MANDIR	 = $(PREFIX)/share/man
+DOCDIR	 = $(PREFIX)/share/doc/portus-health
 CC	?= cc
 PKGS	 = libcurl libpq json-c yaml-0.1
 
@@ -44,7 +48,29 @@ check: $(BIN) $(UNIT)
 demo: $(BIN)
 	demo/run
 
+# The binary lives in its own directory (Apache's mod_fcgid example maps
+# URLs onto it); bin/ gets a link for the command line and systemd.
+install: $(BIN)
+	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/systemd
+	install -m 0755 $(BIN) $(DESTDIR)$(LIBEXEC)/portus-health
+	ln -sf ../lib/portus-health/portus-health $(DESTDIR)$(BINDIR)/portus-health
+	install -m 0644 portus-health.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 README.md nginx-example.conf apache-example.conf \
+	    $(DESTDIR)$(DOCDIR)/
+	install -m 0644 cgi-bin/.htaccess $(DESTDIR)$(DOCDIR)/htaccess-example
+	install -m 0644 contrib/systemd/portus-health.socket \
+	    contrib/systemd/portus-health.service $(DESTDIR)$(DOCDIR)/systemd/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/portus-health \
+	    $(DESTDIR)$(MANDIR)/man8/portus-health.8
+	rm -rf $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(DOCDIR)
+
+lint:
+	mandoc -T lint -W warning portus-health.8
+
 clean:
 	rm -f src/*.o $(BIN) $(UNIT)
 
-.PHONY: all check clean demo
+.PHONY: all check clean demo install uninstall lint

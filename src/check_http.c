@@ -112,12 +112,13 @@ curl_reason(CURLcode rc)
 }
 
 /*
- * GETs url with the given timeouts (milliseconds).  Returns the HTTP
+ * GETs url with the given timeouts (milliseconds), trusting the CA file
+ * ca when not empty.  Returns the HTTP
  * status, or -1 with *reason pointing at a fixed phrase.
  */
 static long
-http_get(struct http *h, const char *url, long connect_ms, long total_ms,
-    struct xfer *x, const char **reason)
+http_get(struct http *h, const char *url, const char *ca, long connect_ms,
+    long total_ms, struct xfer *x, const char **reason)
 {
 	CURLcode	 rc;
 	long		 code = 0;
@@ -140,6 +141,8 @@ http_get(struct http *h, const char *url, long connect_ms, long total_ms,
 		curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
 	}
 	curl_easy_setopt(h->curl, CURLOPT_URL, url);
+	/* NULL puts back libcurl's default bundle. */
+	curl_easy_setopt(h->curl, CURLOPT_CAINFO, *ca != '\0' ? ca : NULL);
 	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, total_ms);
@@ -183,8 +186,8 @@ http_check_registry(struct http *h, const struct config *cfg,
 	}
 	ct = cfg_int(cfg, K_REG_TIMEOUT);
 	rt = cfg_int(cfg, K_REG_READ_TIMEOUT);
-	code = http_get(h, url, cap_ms(ct, deadline), cap_ms(ct + rt,
-	    deadline), &x, &reason);
+	code = http_get(h, url, cfg_str(cfg, K_HEALTH_CA_FILE),
+	    cap_ms(ct, deadline), cap_ms(ct + rt, deadline), &x, &reason);
 	if (code < 0)
 		compres_set(cr, 0, REG_DOWN, reason);
 	else if ((code == 200 || code == 401) && x.apiver)
@@ -267,8 +270,8 @@ http_check_clair(struct http *h, const struct config *cfg, double deadline,
 		return;
 	}
 	t = cfg_int(cfg, K_CLAIR_TIMEOUT);
-	code = http_get(h, url, cap_ms(t, deadline), cap_ms(t, deadline), &x,
-	    &reason);
+	code = http_get(h, url, cfg_str(cfg, K_HEALTH_CA_FILE),
+	    cap_ms(t, deadline), cap_ms(t, deadline), &x, &reason);
 	if (code == 200)
 		compres_set(cr, 1, "clair is reachable", NULL);
 	else if (code < 0)

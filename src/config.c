@@ -21,6 +21,8 @@
 
 #define CF_SECRET	0x01	/* never printed nor echoed */
 #define CF_ENVONLY	0x02	/* database.yml settings: environment only */
+#define CF_LIST		0x04	/* CIDR ranges: a YAML list, or a string with
+				   commas or spaces between them */
 
 #define CONF_FILE_MAX	(1024 * 1024)
 #define CONF_DEFAULT	"config/config-local.yml"
@@ -65,6 +67,10 @@ static const struct confdef defs[K__MAX] = {
 	[K_HEALTH_MIGRATIONS] = { "health.database.migrations_path", CT_STR, "",
 	    0, 0, 0, 0 },
 	[K_HEALTH_WORKERS] = { "health.workers", CT_INT, NULL, 4, 1, 256, 0 },
+	[K_HEALTH_ALLOW] = { "health.allow", CT_STR, "", 0, 0, 0, CF_LIST },
+	[K_HEALTH_CA_FILE] = { "health.ca_file", CT_STR, "", 0, 0, 0, 0 },
+	[K_HEALTH_INTERVAL] = { "health.interval", CT_INT, NULL,
+	    0, 0, 86400, 0 },
 	[K_HEALTH_MAX_REQUESTS] = { "health.max_requests", CT_INT, NULL,
 	    0, 0, 1000000000, 0 },
 	[K_DB_ADAPTER] = { "db.adapter", CT_STR, "", 0, 0, 0, CF_ENVONLY },
@@ -247,6 +253,42 @@ quote_value(int secret, const char *s, char *buf, size_t sz)
 }
 
 /*
+ * Parses a list of CIDR ranges (commas or blanks between them) into
+ * cfg->allow.  Returns CONF_OK, or an error naming the key, the range
+ * and the source.
+ */
+static enum cstatus
+check_nets(struct config *cfg, const struct confdef *d, const char *s,
+    const char *src, char *err, size_t errsz)
+{
+	char	 item[128], q[64];
+	size_t	 len, n = 0;
+
+	for (;;) {
+		s += strspn(s, ", \t\n");
+		if (*s == '\0')
+			break;
+		len = strcspn(s, ", \t\n");
+		if (len >= sizeof(item) || n == ALLOW_MAX) {
+			snprintf(item, sizeof(item), "%.*s", (int)len, s);
+			return cerr(CONF_ERR_RANGE, err, errsz, "%s: %s "
+			    "(from %s)", d->path, n == ALLOW_MAX ?
+			    "too many ranges" : "range too long", src);
+		}
+		memcpy(item, s, len);
+		item[len] = '\0';
+		if (net_parse(item, &cfg->allow[n]) == -1)
+			return cerr(CONF_ERR_TYPE, err, errsz, "%s: %s is not "
+			    "an IPv4 or IPv6 address or CIDR range (from %s)",
+			    d->path, quote_value(0, item, q, sizeof(q)), src);
+		n++;
+		s += len;
+	}
+	cfg->nallow = n;
+	return CONF_OK;
+}
+
+/*
  * Stores a value of type t (text s, number iv) for key k, coming from src.
  * Returns CONF_OK, or a type or range error naming key and source.
  */
@@ -257,8 +299,12 @@ set_value(struct config *cfg, enum ckey k, enum ctype t, long iv,
 	const struct confdef	*d = &defs[k];
 	struct cvalue		*v = &cfg->v[k];
 	char			 q[64], *dup;
+	enum cstatus		 st;
 
 	if (d->type == CT_STR) {
+		if ((d->flags & CF_LIST) && (st = check_nets(cfg, d, s, src,
+		    err, errsz)) != CONF_OK)
+			return st;
 		/* A number or boolean given for a string key is its text. */
 		if ((dup = strdup(s)) == NULL)
 			return cerr(CONF_ERR_NOMEM, err, errsz, "out of memory");
@@ -267,7 +313,8 @@ set_value(struct config *cfg, enum ckey k, enum ctype t, long iv,
 	} else if (t != d->type) {
 		return cerr(CONF_ERR_TYPE, err, errsz,
 		    "%s: expected %s, got %s (from %s)", d->path,
-		    typenames[d->type], quote_value(d->flags & CF_SECRET, s, q, sizeof(q)), src);
+		    typenames[d->type], quote_value(d->flags & CF_SECRET, s, q,
+		    sizeof(q)), src);
 	} else if (d->type == CT_INT && (iv < d->min || iv > d->max)) {
 		return cerr(CONF_ERR_RANGE, err, errsz,
 		    "%s: %ld is out of range %ld-%ld (from %s)", d->path, iv,
@@ -425,13 +472,50 @@ struct walk {
 	size_t		 errsz;
 };
 
+/* Joins the scalars of a YAML list with ", " into *out (to free).
+ * Returns a status. */
+static enum cstatus
+join_list(struct walk *w, yaml_node_t *seq, const char *path,
+    const char *src, char **out)
+{
+	yaml_node_item_t	*it;
+	yaml_node_t		*n;
+	size_t			 len = 1, used = 0, l;
+	char			*buf;
+
+	for (it = seq->data.sequence.items.start;
+	    it < seq->data.sequence.items.top; it++) {
+		n = yaml_document_get_node(w->doc, *it);
+		if (n == NULL || n->type != YAML_SCALAR_NODE)
+			return cerr(CONF_ERR_TYPE, w->err, w->errsz,
+			    "%s: %s: expected a list of strings", src, path);
+		len += n->data.scalar.length + 2;
+	}
+	if ((buf = malloc(len)) == NULL)
+		return cerr(CONF_ERR_NOMEM, w->err, w->errsz, "out of memory");
+	for (it = seq->data.sequence.items.start;
+	    it < seq->data.sequence.items.top; it++) {
+		n = yaml_document_get_node(w->doc, *it);
+		l = n->data.scalar.length;
+		if (used > 0) {
+			memcpy(buf + used, ", ", 2);
+			used += 2;
+		}
+		memcpy(buf + used, n->data.scalar.value, l);
+		used += l;
+	}
+	buf[used] = '\0';
+	*out = buf;
+	return CONF_OK;
+}
+
 /* Applies one mapping node found at prefix.  Returns a status. */
 static enum cstatus
 walk_mapping(struct walk *w, yaml_node_t *map, const char *prefix)
 {
 	yaml_node_pair_t	*pair;
 	yaml_node_t		*kn, *vn;
-	char			 path[256], src[160], q[64];
+	char			 path[256], src[160], q[64], *list = NULL;
 	const char		*key, *kind;
 	enum cstatus		 st;
 	enum ctype		 t;
@@ -483,6 +567,18 @@ walk_mapping(struct walk *w, yaml_node_t *map, const char *prefix)
 		}
 		line = (unsigned long)vn->start_mark.line + 1;
 		snprintf(src, sizeof(src), "%s:%lu", w->name, line);
+		if (vn->type == YAML_SEQUENCE_NODE &&
+		    (defs[k].flags & CF_LIST)) {
+			if ((st = join_list(w, vn, path, src, &list)) !=
+			    CONF_OK)
+				return st;
+			st = set_value(w->cfg, k, CT_STR, 0, list, src,
+			    w->err, w->errsz);
+			free(list);
+			if (st != CONF_OK)
+				return st;
+			continue;
+		}
 		if (vn->type != YAML_SCALAR_NODE) {
 			kind = vn->type == YAML_MAPPING_NODE ? "a mapping" :
 			    "a list";
@@ -636,13 +732,35 @@ config_load(struct config *cfg, char *const *envp, char *err, size_t errsz)
 	return st;
 }
 
+/*
+ * Returns s with the password of a "user:password@" part (a URL, or a
+ * registry host name) replaced by asterisks, in buf; s itself when it
+ * has none.
+ */
+static const char *
+mask_userinfo(const char *s, char *buf, size_t sz)
+{
+	const char	*start, *at, *colon;
+	int		 n;
+
+	start = strstr(s, "://");
+	start = start != NULL ? start + 3 : s;
+	at = start + strcspn(start, "/?#@");
+	if (*at != '@')
+		return s;
+	if ((colon = memchr(start, ':', (size_t)(at - start))) == NULL)
+		return s;
+	n = snprintf(buf, sz, "%.*s********%s", (int)(colon + 1 - s), s, at);
+	return n < 0 || (size_t)n >= sz ? "********" : buf;
+}
+
 /* Prints the merged configuration, one key a line, secrets masked. */
 void
 config_print(const struct config *cfg, FILE *fp)
 {
 	const struct confdef	*d;
 	const char		*s;
-	char			 val[128];
+	char			 val[128], url[512];
 	size_t			 k, n;
 
 	fprintf(fp, "# %s %s: merged configuration (local file %s)\n",
@@ -658,6 +776,8 @@ config_print(const struct config *cfg, FILE *fp)
 			s = cfg_str(cfg, k);
 			if ((d->flags & CF_SECRET) && *s != '\0')
 				s = "********";
+			else
+				s = mask_userinfo(s, url, sizeof(url));
 			val[0] = '"';
 			for (n = 1; *s != '\0' && n + 5 < sizeof(val); s++)
 				val[n++] = isprint((unsigned char)*s) ? *s :

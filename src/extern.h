@@ -41,6 +41,9 @@ enum ckey {
 	K_HEALTH_CACHE_TTL,
 	K_HEALTH_MIGRATIONS,
 	K_HEALTH_WORKERS,
+	K_HEALTH_ALLOW,
+	K_HEALTH_CA_FILE,
+	K_HEALTH_INTERVAL,
 	K_HEALTH_MAX_REQUESTS,
 	K_DB_ADAPTER,
 	K_DB_HOST,
@@ -68,9 +71,19 @@ struct cvalue {
 	char		 src[160];	/* where the value came from */
 };
 
+/* An IPv4 or IPv6 range; IPv4 is kept as ::ffff:a.b.c.d. */
+struct net {
+	unsigned char	 addr[16];
+	int		 prefix;	/* 0-128 */
+};
+
+#define ALLOW_MAX	32
+
 struct config {
 	struct cvalue	 v[K__MAX];
 	char		 file[512];	/* the local file looked at */
+	struct net	 allow[ALLOW_MAX];	/* health.allow, parsed */
+	size_t		 nallow;	/* 0: everyone */
 };
 
 const char	*config_strerror(enum cstatus);
@@ -100,7 +113,7 @@ struct reqinfo {
 };
 
 struct answer {
-	int		 status;	/* 200, 400, 404, 405, 414 */
+	int		 status;	/* 200, 400, 403, 404, 405, 414 */
 	enum route	 route;
 	int		 head;		/* HEAD: headers only */
 	const char	*body;		/* fixed JSON error body, or NULL */
@@ -109,6 +122,10 @@ struct answer {
 #define PATH_MAX_LEN	2048
 
 void		 request_route(const struct reqinfo *, struct answer *);
+int		 net_parse(const char *, struct net *);
+int		 net_allowed(const struct config *, const char *);
+void		 request_allow(const struct config *, const char *,
+		    struct answer *);
 int		 path_decode(const char *, char *, size_t);
 int		 response_head(char *, size_t, int, int, size_t);
 const char	*status_text(int);
@@ -187,6 +204,7 @@ unsigned	 health_mask(const struct config *);
 void		 health_lint(const struct config *);
 struct health	*health_new(const struct config *);
 void		 health_free(struct health *);
+const struct config *health_config(const struct health *);
 int		 health_request(struct health *, health_cb, void *);
 struct result	*health_get(struct health *);
 struct result	*health_run_once(const struct config *, unsigned);

@@ -7,9 +7,11 @@
  * run ends, so that a worker thread is never held by a dependency and the
  * dependencies see one run however many requests arrive.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "extern.h"
 
@@ -300,16 +302,31 @@ static void *
 checker_main(void *arg)
 {
 	struct health	*h = arg;
-	struct waiter	*w, *next;
+	struct waiter	*w, *wnext;
 	struct result	*res;
+	struct timespec	 next;
+	long		 interval = cfg_int(h->cfg, K_HEALTH_INTERVAL);
 
+	/* Background mode runs at once, then every health.interval. */
+	clock_gettime(CLOCK_MONOTONIC, &next);
 	pthread_mutex_lock(&h->lock);
+	if (interval > 0)
+		h->want = 1;
 	for (;;) {
-		while (!h->want && !h->quit)
-			pthread_cond_wait(&h->wake, &h->lock);
+		while (!h->want && !h->quit) {
+			if (interval == 0)
+				pthread_cond_wait(&h->wake, &h->lock);
+			else if (pthread_cond_timedwait(&h->wake, &h->lock,
+			    &next) == ETIMEDOUT)
+				h->want = 1;
+		}
 		/* Requests still waiting get their answer before we quit. */
 		if (!h->want)
 			break;
+		if (interval > 0) {
+			clock_gettime(CLOCK_MONOTONIC, &next);
+			next.tv_sec += interval;
+		}
 		h->want = 0;
 		h->running = 1;
 		pthread_mutex_unlock(&h->lock);
@@ -330,8 +347,8 @@ checker_main(void *arg)
 		h->running = 0;
 		pthread_mutex_unlock(&h->lock);
 
-		for (; w != NULL; w = next) {
-			next = w->next;
+		for (; w != NULL; w = wnext) {
+			wnext = w->next;
 			w->cb(res != NULL ? result_ref(res) : NULL, w->arg);
 			free(w);
 		}
@@ -347,7 +364,8 @@ checker_main(void *arg)
 struct health *
 health_new(const struct config *cfg)
 {
-	struct health	*h;
+	struct health		*h;
+	pthread_condattr_t	 ca;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
@@ -356,7 +374,10 @@ health_new(const struct config *cfg)
 	if (handles_open(&h->hd) == -1)
 		goto fail;
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_cond_init(&h->wake, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	if (pthread_create(&h->checker, NULL, checker_main, h) != 0) {
 		pthread_cond_destroy(&h->wake);
 		pthread_mutex_destroy(&h->lock);
@@ -367,6 +388,13 @@ fail:
 	handles_close(&h->hd);
 	free(h);
 	return NULL;
+}
+
+/* Returns the configuration h checks with. */
+const struct config *
+health_config(const struct health *h)
+{
+	return h->cfg;
 }
 
 /* Stops the checker after its run and frees everything. */
@@ -400,10 +428,12 @@ health_request(struct health *h, health_cb cb, void *arg)
 	struct waiter	*w;
 	struct result	*res = NULL;
 	long		 ttl = cfg_int(h->cfg, K_HEALTH_CACHE_TTL);
+	int		 background = cfg_int(h->cfg, K_HEALTH_INTERVAL) > 0;
 
+	/* In background mode the latest result is always the answer. */
 	pthread_mutex_lock(&h->lock);
-	if (h->cached != NULL && ttl > 0 &&
-	    mono_now() - h->cached->at < (double)ttl) {
+	if (h->cached != NULL && (background || (ttl > 0 &&
+	    mono_now() - h->cached->at < (double)ttl))) {
 		res = result_ref(h->cached);
 		pthread_mutex_unlock(&h->lock);
 		cb(res, arg);

@@ -178,6 +178,10 @@ fcgi_serve(struct server *srv, FCGX_Request *req)
 		respond(&s, 500, ERR_CONFIG, sizeof(ERR_CONFIG) - 1, a.head);
 		return 0;
 	}
+	request_allow(health_config(h), FCGX_GetParam("REMOTE_ADDR",
+	    req->envp), &a);
+	if (respond_plain(&s, &a))
+		return 0;
 	if ((p = malloc(sizeof(*p))) == NULL) {
 		respond(&s, 500, ERR_NOMEM, sizeof(ERR_NOMEM) - 1, a.head);
 		return 0;
@@ -368,7 +372,8 @@ cgi_main(const struct config *cfg)
 		a.status = 500;
 		a.route = ROUTE_NONE;
 		a.body = ERR_CONFIG;
-	}
+	} else
+		request_allow(cfg, getenv("REMOTE_ADDR"), &a);
 	if (!respond_plain(&s, &a)) {
 		res = health_run_once(cfg, health_mask(cfg));
 		respond_health(&s, res, a.head);

@@ -3,8 +3,11 @@
  * response.  Nothing here reads a body, allocates, or talks to libfcgi:
  * main.c hands the variables in and writes what comes out.
  */
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "extern.h"
@@ -26,6 +29,7 @@ static const struct {
 #define ERR_NOTFOUND	"{\"error\":\"not found\"}"
 #define ERR_METHOD	"{\"error\":\"method not allowed\"}"
 #define ERR_TOOLONG	"{\"error\":\"request URI too long\"}"
+#define ERR_FORBIDDEN	"{\"error\":\"forbidden\"}"
 
 /* Returns the reason phrase of an HTTP status we send. */
 const char *
@@ -104,6 +108,23 @@ match(const char *p, size_t len, int suffix)
 	return ROUTE_NONE;
 }
 
+/* Returns 1 if the path p has a "." or ".." segment: a client playing
+ * with the suffix match gets a clear 400. */
+static int
+dot_segment(const char *p)
+{
+	size_t n;
+
+	while ((p = strchr(p, '/')) != NULL) {
+		p++;
+		n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' &&
+		    p[1] == '.'))
+			return 1;
+	}
+	return 0;
+}
+
 /* Returns 1 if m is an HTTP token (RFC 9110) of a sane length. */
 static int
 valid_method(const char *m)
@@ -162,7 +183,8 @@ request_route(const struct reqinfo *ri, struct answer *a)
 		}
 		memcpy(buf, p, len);
 		buf[len] = '\0';
-		if ((n = path_decode(buf, buf, sizeof(buf))) < 0) {
+		if ((n = path_decode(buf, buf, sizeof(buf))) < 0 ||
+		    dot_segment(buf)) {
 			a->status = 400;
 			a->body = ERR_BADPATH;
 			return;
@@ -175,6 +197,87 @@ request_route(const struct reqinfo *ri, struct answer *a)
 		return;
 	}
 	a->status = 200;
+}
+
+/* Reads an IPv4 or IPv6 address into 16 bytes (IPv4 as ::ffff:a.b.c.d).
+ * Returns 4 or 6, or -1. */
+static int
+addr_parse(const char *s, unsigned char *addr)
+{
+	unsigned char v4[4];
+
+	if (inet_pton(AF_INET, s, v4) == 1) {
+		memset(addr, 0, 10);
+		addr[10] = addr[11] = 0xff;
+		memcpy(addr + 12, v4, 4);
+		return 4;
+	}
+	return inet_pton(AF_INET6, s, addr) == 1 ? 6 : -1;
+}
+
+/* Parses "ADDR" or "ADDR/PREFIX" into n.  Returns 0, or -1. */
+int
+net_parse(const char *s, struct net *n)
+{
+	char		 buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+	long		 prefix;
+	int		 fam;
+
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
+		return -1;
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash = '\0';
+	if ((fam = addr_parse(buf, n->addr)) == -1)
+		return -1;
+	if (slash == NULL) {
+		n->prefix = 128;
+		return 0;
+	}
+	prefix = strtol(slash + 1, &end, 10);
+	if (slash[1] == '\0' || *end != '\0' || prefix < 0 ||
+	    prefix > (fam == 4 ? 32 : 128))
+		return -1;
+	n->prefix = (int)prefix + (fam == 4 ? 96 : 0);
+	return 0;
+}
+
+/* Returns 1 if the client address ip may see /_health under cfg
+ * (health.allow empty: everyone), 0 if not or if ip is no address. */
+int
+net_allowed(const struct config *cfg, const char *ip)
+{
+	unsigned char	 a[16];
+	const struct net *n;
+	size_t		 i;
+	int		 full, rest;
+
+	if (cfg->nallow == 0)
+		return 1;
+	if (ip == NULL || addr_parse(ip, a) == -1)
+		return 0;
+	for (i = 0; i < cfg->nallow; i++) {
+		n = &cfg->allow[i];
+		full = n->prefix / 8;
+		rest = n->prefix % 8;
+		if (memcmp(a, n->addr, (size_t)full) != 0)
+			continue;
+		if (rest == 0 || ((a[full] ^ n->addr[full]) &
+		    (0xff << (8 - rest)) & 0xff) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Turns a health answer into 403 when health.allow does not let the
+ * client at ip see it.  /_ping stays open to all. */
+void
+request_allow(const struct config *cfg, const char *ip, struct answer *a)
+{
+	if (a->route != ROUTE_HEALTH || net_allowed(cfg, ip))
+		return;
+	a->route = ROUTE_NONE;
+	a->status = 403;
+	a->body = ERR_FORBIDDEN;
 }
 
 /*

@@ -328,9 +328,10 @@ _answers_401() {
 }
 
 # registry_start: plain-HTTP registry on REG_PORT.
+# registry_start [again]: "again" starts it on the port it had (after registry_stop).
 registry_start() {
   _make_cert
-  REG_PORT=$(free_port)
+  if [[ ${1:-} != again ]]; then REG_PORT=$(free_port); fi
   _registry_config "$REG_PORT" "$T/registry-data" >"$T/registry.yml"
   _registry_launch registry "http://127.0.0.1:$REG_PORT/v2/"
   REG_PID=$SPAWNED_PID

@@ -74,7 +74,8 @@ struct cvalue {
 /* An IPv4 or IPv6 range; IPv4 is kept as ::ffff:a.b.c.d. */
 struct net {
 	unsigned char	 addr[16];
-	int		 prefix;	/* 0-128 */
+	int		 family;	/* 4 or 6 */
+	int		 prefix;	/* 0-128, over the 16 bytes */
 };
 
 #define ALLOW_MAX	32

@@ -200,19 +200,23 @@ request_route(const struct reqinfo *ri, struct answer *a)
 }
 
 /* Reads an IPv4 or IPv6 address into 16 bytes (IPv4 as ::ffff:a.b.c.d).
- * Returns 4 or 6, or -1. */
+ * Returns its family, 4 (also for an IPv4-mapped IPv6 address) or 6, or
+ * -1. */
 static int
 addr_parse(const char *s, unsigned char *addr)
 {
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
 	unsigned char v4[4];
 
 	if (inet_pton(AF_INET, s, v4) == 1) {
-		memset(addr, 0, 10);
-		addr[10] = addr[11] = 0xff;
+		memcpy(addr, mapped, sizeof(mapped));
 		memcpy(addr + 12, v4, 4);
 		return 4;
 	}
-	return inet_pton(AF_INET6, s, addr) == 1 ? 6 : -1;
+	if (inet_pton(AF_INET6, s, addr) != 1)
+		return -1;
+	return memcmp(addr, mapped, sizeof(mapped)) == 0 ? 4 : 6;
 }
 
 /* Parses "ADDR" or "ADDR/PREFIX" into n.  Returns 0, or -1. */
@@ -221,42 +225,47 @@ net_parse(const char *s, struct net *n)
 {
 	char		 buf[INET6_ADDRSTRLEN + 8], *slash, *end;
 	long		 prefix;
-	int		 fam;
 
 	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
 		return -1;
 	if ((slash = strchr(buf, '/')) != NULL)
 		*slash = '\0';
-	if ((fam = addr_parse(buf, n->addr)) == -1)
+	if ((n->family = addr_parse(buf, n->addr)) == -1)
 		return -1;
 	if (slash == NULL) {
 		n->prefix = 128;
 		return 0;
 	}
 	prefix = strtol(slash + 1, &end, 10);
+	/* A mapped range ("::ffff:0:0/96") is IPv4 with the prefix less 96. */
+	if (n->family == 4 && strchr(buf, ':') != NULL)
+		prefix -= 96;
 	if (slash[1] == '\0' || *end != '\0' || prefix < 0 ||
-	    prefix > (fam == 4 ? 32 : 128))
+	    prefix > (n->family == 4 ? 32 : 128))
 		return -1;
-	n->prefix = (int)prefix + (fam == 4 ? 96 : 0);
+	n->prefix = (int)prefix + (n->family == 4 ? 96 : 0);
 	return 0;
 }
 
 /* Returns 1 if the client address ip may see /_health under cfg
- * (health.allow empty: everyone), 0 if not or if ip is no address. */
+ * (health.allow empty: everyone), 0 if not or if ip is no address.  An
+ * IPv4 client matches IPv4 ranges only, an IPv6 client IPv6 ones. */
 int
 net_allowed(const struct config *cfg, const char *ip)
 {
 	unsigned char	 a[16];
 	const struct net *n;
 	size_t		 i;
-	int		 full, rest;
+	int		 fam, full, rest;
 
 	if (cfg->nallow == 0)
 		return 1;
-	if (ip == NULL || addr_parse(ip, a) == -1)
+	if (ip == NULL || (fam = addr_parse(ip, a)) == -1)
 		return 0;
 	for (i = 0; i < cfg->nallow; i++) {
 		n = &cfg->allow[i];
+		if (n->family != fam)
+			continue;
 		full = n->prefix / 8;
 		rest = n->prefix % 8;
 		if (memcmp(a, n->addr, (size_t)full) != 0)

@@ -120,6 +120,8 @@ spawn() {
 
 # stop_pid PID: TERM, wait up to 5 s, then KILL; cleanup forgets it.
 stop_pid() {
+  # kill 0 or a negative pid would signal a whole process group.
+  [[ $1 =~ ^[1-9][0-9]*$ ]] || die "stop_pid: not a pid: '$1'"
   _kill_pids 5 "$1"
   _forget_pid "$1"
 }
@@ -560,7 +562,7 @@ nginx_start() {
   mkdir -p "$d/tmp"
   chown www-data "$d/tmp"
   cp /etc/nginx/fastcgi_params "$d/"
-  sed -e "s#127\.0\.0\.1:8080#127.0.0.1:$NGINX_PORT#" \
+  sed -e "s#127\.0\.0\.1:8080#127.0.0.1:$NGINX_PORT#" -e "s#\[::1\]:8080#[::1]:$NGINX_PORT#" \
     -e "s#unix:/run/portus-health/portus-health\.sock#unix:$FCGI_SOCK#" \
     -e "s#127\.0\.0\.1:5000#127.0.0.1:${REG_PORT:-5000}#g" "$1" >"$d/site.conf"
   cat >"$d/nginx.conf" <<CONF

@@ -1797,6 +1797,153 @@ url_suite(void)
 	return s;
 }
 
+/* health.allow: CIDR ranges, IPv4 and IPv6 kept apart. */
+
+/* allowed_by RANGES IP: load RANGES as health.allow, test IP. */
+static int
+allowed_by(const char *ranges, const char *ip)
+{
+	struct config	 c;
+	char		*envp[2], var[256], e[256];
+	int		 r;
+
+	snprintf(var, sizeof(var), "PORTUS_HEALTH_ALLOW=%s", ranges);
+	envp[0] = var;
+	envp[1] = NULL;
+	ck_assert_int_eq(config_init(&c), CONF_OK);
+	ck_assert_int_eq(config_apply_env(&c, envp, e, sizeof(e)),
+	    CONF_OK);
+	r = net_allowed(&c, ip);
+	config_free(&c);
+	return r;
+}
+
+START_TEST(allow_empty_is_everyone)
+{
+	ck_assert_int_eq(allowed_by("", "203.0.113.9"), 1);
+	ck_assert_int_eq(allowed_by("", NULL), 1);
+}
+END_TEST
+
+START_TEST(allow_ipv4_ranges)
+{
+	ck_assert_int_eq(allowed_by("10.0.0.0/8", "10.255.1.2"), 1);
+	ck_assert_int_eq(allowed_by("10.0.0.0/8", "11.0.0.1"), 0);
+	ck_assert_int_eq(allowed_by("192.168.1.128/25", "192.168.1.200"), 1);
+	ck_assert_int_eq(allowed_by("192.168.1.128/25", "192.168.1.127"), 0);
+	ck_assert_int_eq(allowed_by("127.0.0.1", "127.0.0.1"), 1);
+	ck_assert_int_eq(allowed_by("127.0.0.1", "127.0.0.2"), 0);
+	ck_assert_int_eq(allowed_by("0.0.0.0/0", "198.51.100.1"), 1);
+}
+END_TEST
+
+START_TEST(allow_ipv6_ranges)
+{
+	ck_assert_int_eq(allowed_by("2001:db8::/32", "2001:db8:1::5"), 1);
+	ck_assert_int_eq(allowed_by("2001:db8::/32", "2001:db9::5"), 0);
+	ck_assert_int_eq(allowed_by("::1", "::1"), 1);
+	ck_assert_int_eq(allowed_by("fe80::/10", "febf::1"), 1);
+	ck_assert_int_eq(allowed_by("fe80::/10", "fec0::1"), 0);
+}
+END_TEST
+
+START_TEST(allow_families_apart)
+{
+	/* ::/0 is every IPv6 client, no IPv4 one; a mapped client is IPv4. */
+	ck_assert_int_eq(allowed_by("::/0", "127.0.0.1"), 0);
+	ck_assert_int_eq(allowed_by("0.0.0.0/0", "::1"), 0);
+	ck_assert_int_eq(allowed_by("127.0.0.0/8", "::ffff:127.0.0.5"), 1);
+	ck_assert_int_eq(allowed_by("::ffff:10.0.0.0/104", "10.9.9.9"), 1);
+}
+END_TEST
+
+START_TEST(allow_lists_and_bad_clients)
+{
+	ck_assert_int_eq(allowed_by("10.0.0.0/8, ::1 192.0.2.1", "192.0.2.1"),
+	    1);
+	ck_assert_int_eq(allowed_by("10.0.0.0/8,::1", "::1"), 1);
+	ck_assert_int_eq(allowed_by("10.0.0.0/8", NULL), 0);
+	ck_assert_int_eq(allowed_by("10.0.0.0/8", "not-an-address"), 0);
+	ck_assert_int_eq(allowed_by("10.0.0.0/8", ""), 0);
+}
+END_TEST
+
+START_TEST(allow_bad_ranges_rejected)
+{
+	struct net	 n;
+	static const char *const bad[] = { "10.0.0.0/33", "::1/129", "10.0.0/8",
+	    "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8x", "host.example", "",
+	    "::ffff:10.0.0.0/95", "1.2.3.4/8/8" };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(net_parse(bad[i], &n) == -1, "%s accepted",
+		    bad[i]);
+	ck_assert_int_eq(net_parse("10.0.0.0/8", &n), 0);
+	ck_assert_int_eq(n.family, 4);
+	ck_assert_int_eq(n.prefix, 104);
+}
+END_TEST
+
+START_TEST(route_dot_segments_400)
+{
+	struct reqinfo	 ri = { "GET", NULL, "/portus/../_ping" };
+	struct answer	 a;
+
+	request_route(&ri, &a);
+	ck_assert_int_eq(a.status, 400);
+	ri.request_uri = "/portus/%2e/_health";
+	request_route(&ri, &a);
+	ck_assert_int_eq(a.status, 400);
+	ri.request_uri = "/portus/.well/_ping";
+	request_route(&ri, &a);
+	ck_assert_int_eq(a.status, 200);
+}
+END_TEST
+
+START_TEST(allow_turns_health_into_403)
+{
+	struct config	 c;
+	struct reqinfo	 ri = { "GET", "/_health", NULL };
+	struct answer	 a;
+	char		 var[] = "PORTUS_HEALTH_ALLOW=10.0.0.0/8";
+	char		*envp[] = { var, NULL };
+	char		 e[256];
+
+	ck_assert_int_eq(config_init(&c), CONF_OK);
+	ck_assert_int_eq(config_apply_env(&c, envp, e, sizeof(e)),
+	    CONF_OK);
+	request_route(&ri, &a);
+	request_allow(&c, "192.0.2.1", &a);
+	ck_assert_int_eq(a.status, 403);
+	ck_assert_str_eq(a.body, "{\"error\":\"forbidden\"}");
+	ri.path_info = "/_ping";
+	request_route(&ri, &a);
+	request_allow(&c, "192.0.2.1", &a);
+	ck_assert_int_eq(a.status, 200);
+	config_free(&c);
+}
+END_TEST
+
+static Suite *
+allow_suite(void)
+{
+	Suite	*s = suite_create("allow");
+	TCase	*tc;
+
+	tc = tcase_create("allow");
+	tcase_add_test(tc, allow_empty_is_everyone);
+	tcase_add_test(tc, allow_ipv4_ranges);
+	tcase_add_test(tc, allow_ipv6_ranges);
+	tcase_add_test(tc, allow_families_apart);
+	tcase_add_test(tc, allow_lists_and_bad_clients);
+	tcase_add_test(tc, allow_bad_ranges_rejected);
+	tcase_add_test(tc, allow_turns_health_into_403);
+	tcase_add_test(tc, route_dot_segments_400);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
 int
 main(void)
 {
@@ -1808,6 +1955,7 @@ main(void)
 	srunner_add_suite(sr, route_suite());
 	srunner_add_suite(sr, report_suite());
 	srunner_add_suite(sr, url_suite());
+	srunner_add_suite(sr, allow_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

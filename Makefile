@@ -43,7 +43,13 @@ $(UNIT): tests/unit/unit.c $(OBJS) src/extern.h
 	    $(shell pkg-config --libs check)
 
 check: $(BIN) $(UNIT)
-	tests/run
+	SANITIZE=$(SANITIZE) tests/run
+
+# Every CGI run of these integration tests under valgrind's memcheck: any
+# error or leak fails.
+VGTESTS	 = t_routes t_database t_registry t_clair t_config t_secrets t_hostile
+valgrind: $(BIN)
+	VALGRIND=1 tests/run $(VGTESTS)
 
 demo: $(BIN)
 	demo/run
@@ -73,4 +79,4 @@ lint:
 clean:
 	rm -f src/*.o $(BIN) $(UNIT)
 
-.PHONY: all check clean demo install uninstall lint
+.PHONY: all check clean demo install uninstall lint valgrind

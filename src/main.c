@@ -29,6 +29,28 @@
 
 extern char **environ;
 
+#if defined(__SANITIZE_ADDRESS__)
+/*
+ * Sanitizer builds (make SANITIZE=1) only: reports go to files that the
+ * test runner collects, also from processes a web server starts with an
+ * environment of its own.  Never in a normal build.
+ */
+const char	*__asan_default_options(void);
+const char	*__ubsan_default_options(void);
+
+const char *
+__asan_default_options(void)
+{
+	return "log_path=/tmp/portus-health-san/asan:detect_leaks=1";
+}
+
+const char *
+__ubsan_default_options(void)
+{
+	return "log_path=/tmp/portus-health-san/ubsan:print_stacktrace=1";
+}
+#endif
+
 /* Where a response goes: a FastCGI stream or standard output. */
 struct sink {
 	FCGX_Stream	*fs;
@@ -470,7 +492,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config	 cfg;
-	char		 err[512], name[32];
+	char		 err[512], name[48];
 	const char	*listen = NULL, *v;
 	unsigned	 mask = 0, fromargs;
 	int		 ch, check = 0, printcfg = 0, quiet = 0, rc, fd, i;

@@ -498,8 +498,22 @@ _parse_response() {
 
 # cgi_req METHOD PATH_INFO [REQUEST_URI]: run the responder once as a CGI program,
 # with the caller's PORTUS_* and PG* variables in its environment.
+# Under VALGRIND=1 (make valgrind) each CGI run is a memcheck run; tests/run
+# reads the reports from $VALGRIND_DIR.
 cgi_req() {
   _request_env "$1" "$2" "${3:-$2}" settings
+  _run_cgi
+}
+
+# _run_cgi: run the responder as CGI with _REQ_ENV (under memcheck when
+# VALGRIND=1).
+_run_cgi() {
+  if [[ ${VALGRIND:-} == 1 ]]; then
+    _run_request valgrind --error-exitcode=99 --leak-check=full \
+      --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
+      --log-file="$VALGRIND_DIR/vg.%p" "$RESPONDER"
+    return
+  fi
   _run_request "$RESPONDER"
 }
 

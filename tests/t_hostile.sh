@@ -92,7 +92,7 @@ hreq() {
   # The settings a CGI program reads from its environment.
   if [[ $via == cgi ]]; then
     for kv in $(compgen -e | grep -E '^PORTUS_'); do _REQ_ENV+=("$kv=${!kv}"); done
-    _run_request "$RESPONDER"
+    _run_cgi
   else
     _run_request "$(command -v cgi-fcgi)" -bind -connect "$FCGI_SOCK"
   fi

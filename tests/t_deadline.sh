@@ -66,4 +66,35 @@ before=$(clair_hits)
 for _ in 1 2 3; do fcgi_req GET /_health; done
 t_eq "cache_ttl 0: every request checks" $((before + 3)) "$(clair_hits)"
 
+# Background mode: a thread checks every health.interval seconds; requests
+# never wait on a dependency once a first result exists.
+stop_pid "$FCGI_PID"
+clair_mode hang
+export PORTUS_HEALTH_INTERVAL=1
+before=$(clair_hits)
+fcgi_start
+start=$(date +%s%N)
+fcgi_req GET /_health
+took=$(ms_since "$start")
+t_eq "interval 1: the first request gets the first run's result" "clair is not reachable: connection timed out" \
+  "$(json_get .clair.msg)"
+t_match "interval 1: the first request waits at most one run (${took} ms)" '^([0-9]{1,3}|[12][0-9]{3})$' "$took"
+worst=0
+for _ in $(seq 20); do
+  start=$(date +%s%N)
+  fcgi_req GET /_health
+  took=$(ms_since "$start")
+  ((took > worst)) && worst=$took
+  sleep 0.2
+done
+t_match "interval 1: later requests never wait on the hanging clair (worst ${worst} ms)" '^[0-9]{1,3}$' "$worst"
+hits=$(($(clair_hits) - before))
+# About 5 s went by: runs of 2 s (the hang) every 1 s make 2 or 3 probes.
+t_match "interval 1: probes follow the interval, not the 21 requests ($hits)" '^[1-4]$' "$hits"
+clair_mode ok
+sleep 3.5
+fcgi_req GET /_health
+t_eq "interval 1: the background run sees clair come back" "clair is reachable" "$(json_get .clair.msg)"
+unset PORTUS_HEALTH_INTERVAL
+
 t_done

@@ -61,6 +61,9 @@ health_lint(const struct config *cfg)
 {
 	char url[1024];
 
+	if (cfg_int(cfg, K_LDAP_ENABLED))
+		plog(PL_WARN, "ldap.enabled is set, but this version has no "
+		    "LDAP check; ldap is left out of the document");
 	if ((health_mask(cfg) & 1u << COMP_CLAIR) &&
 	    clair_health_url(cfg_str(cfg, K_CLAIR_SERVER),
 	    cfg_int(cfg, K_CLAIR_HEALTH_PORT), url, sizeof(url)) ==

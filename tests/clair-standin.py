@@ -12,7 +12,8 @@
 #   hang  the connection is accepted and never answered (nor closed)
 # A missing or empty MODEFILE means "ok". Any other path -> 404.
 # COUNTFILE always holds the number of requests received so far (of any
-# method or path), rewritten atomically so a reader never sees a partial value.
+# method or path), rewritten atomically so a reader never sees a partial value;
+# COUNTFILE.conns the number of TCP connections (keep-alive reuses one).
 import os
 import sys
 import threading
@@ -24,20 +25,33 @@ MODEFILE = sys.argv[2]
 COUNTFILE = sys.argv[3]
 
 count = 0
+conns = 0
 count_lock = threading.Lock()
 
 
-def write_count():
-    tmp = COUNTFILE + ".tmp"
+def write_file(path, value):
+    tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        f.write(f"{count}\n")
-    os.replace(tmp, COUNTFILE)
+        f.write(f"{value}\n")
+    os.replace(tmp, path)
+
+
+def write_count():
+    write_file(COUNTFILE, count)
+    write_file(COUNTFILE + ".conns", conns)
 
 
 def bump_count():
     global count
     with count_lock:
         count += 1
+        write_count()
+
+
+def bump_conns():
+    global conns
+    with count_lock:
+        conns += 1
         write_count()
 
 
@@ -51,6 +65,11 @@ def read_mode():
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so every reply sets Content-Length
+
+    def setup(self):
+        # Once per TCP connection.
+        bump_conns()
+        super().setup()
 
     def parse_request(self):
         # Runs once per well-formed request whatever its method, so this is

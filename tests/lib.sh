@@ -380,6 +380,8 @@ clair_mode() {
 }
 
 clair_hits() { cat "$T/clair.count" 2>/dev/null || echo 0; }
+# clair_conns: how many TCP connections the stand-in has accepted.
+clair_conns() { cat "$T/clair.count.conns" 2>/dev/null || echo 0; }
 
 clair_stop() { stop_pid "$CLAIR_PID"; }
 

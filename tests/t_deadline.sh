@@ -63,8 +63,10 @@ stop_pid "$FCGI_PID"
 export PORTUS_HEALTH_CACHE_TTL=0
 fcgi_start
 before=$(clair_hits)
+conns=$(clair_conns)
 for _ in 1 2 3; do fcgi_req GET /_health; done
 t_eq "cache_ttl 0: every request checks" $((before + 3)) "$(clair_hits)"
+t_eq "keep-alive: three probes over one connection" $((conns + 1)) "$(clair_conns)"
 
 # Background mode: a thread checks every health.interval seconds; requests
 # never wait on a dependency once a first result exists.

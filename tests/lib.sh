@@ -402,6 +402,22 @@ fakehttp_start() {
   export FAKE_PORT FAKE_PID
 }
 
+# deps_start [clair]: what most tests share: PostgreSQL (its PORTUS_DB_*
+# exported), the registry named by PORTUS_REGISTRY_HOSTNAME, no local
+# configuration file; with "clair", the Clair stand-in as
+# security.clair.server.
+deps_start() {
+  pg_start
+  pg_exports
+  registry_start
+  export PORTUS_REGISTRY_HOSTNAME=127.0.0.1:$REG_PORT
+  export PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml
+  if [[ ${1:-} == clair ]]; then
+    clair_start
+    export PORTUS_SECURITY_CLAIR_SERVER=http://127.0.0.1:$CLAIR_PORT PORTUS_SECURITY_CLAIR_HEALTH_PORT=$CLAIR_PORT
+  fi
+}
+
 # ---------------------------------------------------------------- test runner
 
 # _clip TEXT: TEXT on one line, at most 300 characters, for failure messages.

@@ -6,11 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-pg_start
-pg_exports
-registry_start
-export PORTUS_REGISTRY_HOSTNAME=127.0.0.1:$REG_PORT
-export PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml
+deps_start
 
 # The shipped server block, listening on [::1] as well.
 sed 's#^\( *\)listen 127.0.0.1:8080;#&\n\1listen [::1]:8080;#' "$ROOT/nginx-example.conf" >"$T/site-v6.conf"

@@ -5,16 +5,10 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-pg_start
-pg_exports
-registry_start
-clair_start
-export PORTUS_REGISTRY_HOSTNAME=127.0.0.1:$REG_PORT
-export PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml
+deps_start clair
 export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT=2
 # The API port of Clair is 6060; its health port is what we probe.
 export PORTUS_SECURITY_CLAIR_SERVER=http://127.0.0.1:6060
-export PORTUS_SECURITY_CLAIR_HEALTH_PORT=$CLAIR_PORT
 
 expect() {
   "${1}_req" GET /_health

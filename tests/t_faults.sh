@@ -7,13 +7,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-pg_start
-pg_exports
-registry_start
-clair_start
-export PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml
-export PORTUS_REGISTRY_HOSTNAME=127.0.0.1:$REG_PORT
-export PORTUS_SECURITY_CLAIR_SERVER=http://127.0.0.1:$CLAIR_PORT PORTUS_SECURITY_CLAIR_HEALTH_PORT=$CLAIR_PORT
+deps_start clair
 export PORTUS_HEALTH_TIMEOUT=2 PORTUS_HEALTH_CACHE_TTL=0
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 

@@ -7,11 +7,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-pg_start
-pg_exports
-registry_start
-export PORTUS_REGISTRY_HOSTNAME=127.0.0.1:$REG_PORT
-export PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml
+deps_start
 fcgi_start
 
 big=$(head -c 65536 /dev/zero | tr '\0' 'a')
@@ -118,7 +114,7 @@ for via in fcgi cgi; do
   fcgi_req GET /_ping
   t_eq "$via: FastCGI still serves after the table" 200 "$RESP_STATUS"
 done
-t_eq "the FastCGI responder is the same process" "$FCGI_PID" "$(pgrep -f -n "$RESPONDER" | grep -x "$FCGI_PID" || true)"
+t_eq "the FastCGI responder is the same process" "$FCGI_PID" "$(pgrep -f "$RESPONDER" | grep -x "$FCGI_PID" || true)"
 
 # Without REQUEST_METHOD and without a socket it is not CGI: a usage error.
 rc=0

@@ -6,10 +6,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-pg_start
-pg_exports
-registry_start
-export PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml
+deps_start
+unset PORTUS_REGISTRY_HOSTNAME
 fcgi_start
 nginx_start "$ROOT/nginx-example.conf"
 u=$NGINX_URL

@@ -5,10 +5,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-pg_start
-pg_exports
-registry_start
-export PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml
+deps_start
 export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT=3
 unset PORTUS_REGISTRY_HOSTNAME
 

@@ -5,11 +5,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-pg_start
-pg_exports
-registry_start
-export PORTUS_REGISTRY_HOSTNAME=127.0.0.1:$REG_PORT
-export PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml
+deps_start
 fcgi_start
 
 for via in cgi fcgi; do

@@ -6,10 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-pg_start
-pg_exports
-registry_start
-clair_start
+deps_start clair
 hang_start
 DBPW=Db-Secret-9f3a
 LDAPPW=Ldap-Secret-71c2

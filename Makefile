@@ -54,6 +54,11 @@ valgrind: $(BIN)
 demo: $(BIN)
 	demo/run
 
+# Throughput, latency, load on the dependencies and memory, against a
+# reference responder and nginx itself: see bench/README.md.
+bench: $(BIN)
+	bench/run
+
 # The binary lives in its own directory (Apache's mod_fcgid example maps
 # URLs onto it); bin/ gets a link for the command line and systemd.
 install: $(BIN)
@@ -77,6 +82,6 @@ lint:
 	mandoc -T lint -W warning portus-health.8
 
 clean:
-	rm -f src/*.o $(BIN) $(UNIT)
+	rm -f src/*.o $(BIN) $(UNIT) bench/ref
 
-.PHONY: all check clean demo install uninstall lint valgrind
+.PHONY: all bench check clean demo install uninstall lint valgrind

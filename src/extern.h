@@ -206,6 +206,7 @@ void		 health_lint(const struct config *);
 struct health	*health_new(const struct config *);
 void		 health_free(struct health *);
 const struct config *health_config(const struct health *);
+struct result	*health_cached(struct health *);
 int		 health_request(struct health *, health_cb, void *);
 struct result	*health_get(struct health *);
 struct result	*health_run_once(const struct config *, unsigned);

@@ -418,6 +418,23 @@ health_free(struct health *h)
 	free(h);
 }
 
+/* Returns a reference to the cached result when it may be served (younger
+ * than health.cache_ttl, or any in background mode), else NULL. */
+struct result *
+health_cached(struct health *h)
+{
+	struct result	*res = NULL;
+	long		 ttl = cfg_int(h->cfg, K_HEALTH_CACHE_TTL);
+	int		 background = cfg_int(h->cfg, K_HEALTH_INTERVAL) > 0;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->cached != NULL && (background || (ttl > 0 &&
+	    mono_now() - h->cached->at < (double)ttl)))
+		res = result_ref(h->cached);
+	pthread_mutex_unlock(&h->lock);
+	return res;
+}
+
 /*
  * Asks for a result: cb(result, arg) is called right away with a cached
  * one younger than health.cache_ttl, or by the checker thread when the
@@ -429,19 +446,13 @@ int
 health_request(struct health *h, health_cb cb, void *arg)
 {
 	struct waiter	*w;
-	struct result	*res = NULL;
-	long		 ttl = cfg_int(h->cfg, K_HEALTH_CACHE_TTL);
-	int		 background = cfg_int(h->cfg, K_HEALTH_INTERVAL) > 0;
+	struct result	*res;
 
-	/* In background mode the latest result is always the answer. */
-	pthread_mutex_lock(&h->lock);
-	if (h->cached != NULL && (background || (ttl > 0 &&
-	    mono_now() - h->cached->at < (double)ttl))) {
-		res = result_ref(h->cached);
-		pthread_mutex_unlock(&h->lock);
+	if ((res = health_cached(h)) != NULL) {
 		cb(res, arg);
 		return 0;
 	}
+	pthread_mutex_lock(&h->lock);
 	if (h->nwaiters >= WAITERS_MAX || (w = malloc(sizeof(*w))) == NULL) {
 		pthread_mutex_unlock(&h->lock);
 		return -1;

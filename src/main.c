@@ -189,6 +189,7 @@ fcgi_serve(struct server *srv, FCGX_Request *req)
 	struct sink	 s = { req->out, NULL };
 	struct parked	*p;
 	struct health	*h;
+	struct result	*res;
 
 	ri.method = FCGX_GetParam("REQUEST_METHOD", req->envp);
 	ri.path_info = FCGX_GetParam("PATH_INFO", req->envp);
@@ -204,6 +205,12 @@ fcgi_serve(struct server *srv, FCGX_Request *req)
 	    req->envp), &a);
 	if (respond_plain(&s, &a))
 		return 0;
+	/* The common case: a fresh result, answered by this worker. */
+	if ((res = health_cached(h)) != NULL) {
+		respond_health(&s, res, a.head);
+		result_release(res);
+		return 0;
+	}
 	if ((p = malloc(sizeof(*p))) == NULL) {
 		respond(&s, 500, ERR_NOMEM, sizeof(ERR_NOMEM) - 1, a.head);
 		return 0;

@@ -59,7 +59,6 @@ struct sink {
 
 struct server {
 	int		 fd;		/* the listening socket */
-	const struct config *cfg;
 	struct health	*health;	/* for the process's own settings */
 	struct sites	*sites;		/* for settings passed per request */
 	long		 max_requests;	/* 0: no limit */
@@ -345,7 +344,6 @@ fcgi_main(const struct config *cfg, int fd)
 
 	memset(&srv, 0, sizeof(srv));
 	srv.fd = fd;
-	srv.cfg = cfg;
 	srv.max_requests = cfg_int(cfg, K_HEALTH_MAX_REQUESTS);
 	if (FCGX_Init() != 0) {
 		plog(PL_ERROR, "cannot initialise libfcgi");

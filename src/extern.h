@@ -105,12 +105,22 @@ const char	*cfg_str(const struct config *, enum ckey);
 long		 cfg_int(const struct config *, enum ckey);
 
 /* request.c: CGI variables -> route, status; response head. */
-enum route { ROUTE_NONE, ROUTE_PING, ROUTE_HEALTH };
+enum route { ROUTE_NONE, ROUTE_PING, ROUTE_HEALTH, ROUTE_METRICS };
+
+/* How a health result is written: Portus's document (the default), the
+ * IETF health check format, a page for people. */
+enum format { FMT_PORTUS, FMT_HEALTH_JSON, FMT_HTML };
+
+/* Content types of the responses. */
+enum mime { MIME_NONE, MIME_JSON, MIME_HEALTH_JSON, MIME_HTML,
+    MIME_PROMETHEUS };
 
 struct reqinfo {
 	const char	*method;
 	const char	*path_info;
 	const char	*request_uri;
+	const char	*query_string;	/* may be NULL */
+	const char	*accept;	/* HTTP_ACCEPT, may be NULL */
 };
 
 struct answer {
@@ -118,6 +128,9 @@ struct answer {
 	enum route	 route;
 	int		 head;		/* HEAD: headers only */
 	const char	*body;		/* fixed JSON error body, or NULL */
+	int		 comp;		/* /_health/NAME: that one; else -1 */
+	unsigned	 exclude;	/* ?exclude=NAME,...: left out */
+	enum format	 format;
 };
 
 #define PATH_MAX_LEN	2048
@@ -129,7 +142,11 @@ void		 request_allow(const struct config *, const char *,
 		    struct answer *);
 int		 path_decode(const char *, char *, size_t);
 int		 response_head(char *, size_t, int, int, size_t);
+const char	*mime_type(enum mime);
 const char	*status_text(int);
+
+struct result;
+struct counters;
 
 /* report.c: results -> messages -> JSON. */
 enum comp { COMP_DATABASE, COMP_REGISTRY, COMP_CLAIR, COMP_LDAP, COMP__MAX };
@@ -156,6 +173,11 @@ const char	*db_message(enum dbstate);
 void		 compres_set(struct compres *, int, const char *,
 		    const char *);
 char		*report_json(const struct compres *, int, size_t *);
+char		*report_render(const struct result *, unsigned, enum format,
+		    size_t *, int *);
+char		*report_metrics(const struct result *, const struct counters *,
+		    size_t *);
+int		 status_index(int);
 
 /* check_db.c: PostgreSQL through libpq. */
 struct db;
@@ -196,6 +218,14 @@ struct result {
 	char		*json;		/* compact document */
 	size_t		 jsonlen;
 	double		 at;		/* mono_now() when finished */
+	double		 wall;		/* Unix time when finished */
+};
+
+/* Requests answered, by route and status (for /_metrics). */
+#define STATUS_KINDS	10
+
+struct counters {
+	long		 n[ROUTE_METRICS + 1][STATUS_KINDS];	/* atomic */
 };
 
 struct health;

@@ -160,6 +160,7 @@ run(const struct config *cfg, struct handles *hd, unsigned mask)
 	pthread_t	 tids[COMP__MAX];
 	int		 started[COMP__MAX];
 	struct result	*res;
+	struct timespec	 wall;
 	double		 deadline;
 	size_t		 n = 0, i;
 	int		 c;
@@ -201,6 +202,8 @@ run(const struct config *cfg, struct handles *hd, unsigned mask)
 		if (res->comp[c].present && !res->comp[c].success)
 			res->ok = 0;
 	res->at = mono_now();
+	clock_gettime(CLOCK_REALTIME, &wall);
+	res->wall = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
 	if ((res->json = report_json(res->comp, 0, &res->jsonlen)) == NULL) {
 		free(res);
 		return NULL;

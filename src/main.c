@@ -26,6 +26,7 @@
 #define ERR_CONFIG	"{\"error\":\"configuration error\"}"
 #define ERR_BUSY	"{\"error\":\"too many requests waiting\"}"
 #define ERR_NOMEM	"{\"error\":\"out of memory\"}"
+#define ERR_DISABLED	"{\"error\":\"component not enabled\"}"
 
 extern char **environ;
 
@@ -51,16 +52,19 @@ __ubsan_default_options(void)
 }
 #endif
 
-/* Where a response goes: a FastCGI stream or standard output. */
+/* Where a response goes: a FastCGI stream or standard output; and the
+ * counters it is counted in (FastCGI only). */
 struct sink {
 	FCGX_Stream	*fs;
 	FILE		*fp;
+	struct counters	*cnt;
 };
 
 struct server {
 	int		 fd;		/* the listening socket */
 	struct health	*health;	/* for the process's own settings */
 	struct sites	*sites;		/* for settings passed per request */
+	struct counters	 cnt;		/* requests answered */
 	long		 max_requests;	/* 0: no limit */
 	long		 served;	/* atomic */
 	int		 stopping;	/* atomic */
@@ -76,7 +80,8 @@ struct worker {
 /* A FastCGI request waiting for the health run in flight. */
 struct parked {
 	FCGX_Request	*req;
-	int		 head;
+	struct answer	 a;
+	struct counters	*cnt;
 };
 
 static void
@@ -88,41 +93,90 @@ sink_write(struct sink *s, const char *buf, size_t len)
 		fwrite(buf, 1, len, s->fp);
 }
 
-/* Writes a whole response; HEAD gets the head of the GET answer. */
+/* Writes a whole response to the request a and counts it; HEAD gets the
+ * head of the GET answer. */
 static void
-respond(struct sink *s, int status, const char *body, size_t len, int head)
+respond(struct sink *s, const struct answer *a, int status, enum mime m,
+    const char *body, size_t len)
 {
 	char	 buf[HEAD_MAX];
 	int	 n;
 
-	if ((n = response_head(buf, sizeof(buf), status, body != NULL,
-	    len)) < 0)
+	if (s->cnt != NULL)
+		__atomic_add_fetch(&s->cnt->n[a->route][status_index(status)],
+		    1, __ATOMIC_RELAXED);
+	if ((n = response_head(buf, sizeof(buf), status, m, len)) < 0)
 		return;
 	sink_write(s, buf, (size_t)n);
-	if (!head && body != NULL)
+	if (!a->head && body != NULL)
 		sink_write(s, body, len);
 }
 
-/* Writes the answer for a health result (NULL: none could be had). */
+/* Writes a fixed JSON error. */
 static void
-respond_health(struct sink *s, struct result *res, int head)
+respond_error(struct sink *s, const struct answer *a, int status,
+    const char *body)
 {
-	if (res == NULL)
-		respond(s, 500, ERR_NOMEM, sizeof(ERR_NOMEM) - 1, head);
-	else
-		respond(s, res->ok ? 200 : 503, res->json, res->jsonlen, head);
+	respond(s, a, status, MIME_JSON, body, strlen(body));
 }
 
-/* Answers everything that needs no health run.  Returns 1 if it did. */
+/*
+ * Writes the answer to a health or metrics request from res (NULL: none
+ * could be had): Portus's document as cached, or rendered for this
+ * request (one component, some left out, another format).
+ */
+static void
+respond_result(struct sink *s, const struct answer *a, struct result *res)
+{
+	static const enum mime mimes[] = { [FMT_PORTUS] = MIME_JSON,
+	    [FMT_HEALTH_JSON] = MIME_HEALTH_JSON, [FMT_HTML] = MIME_HTML };
+	char		*body;
+	size_t		 len;
+	unsigned	 mask = ~a->exclude;
+	int		 ok;
+
+	if (res == NULL) {
+		respond_error(s, a, 500, ERR_NOMEM);
+		return;
+	}
+	if (a->route == ROUTE_METRICS) {
+		if ((body = report_metrics(res, s->cnt, &len)) == NULL)
+			respond_error(s, a, 500, ERR_NOMEM);
+		else
+			respond(s, a, 200, MIME_PROMETHEUS, body, len);
+		free(body);
+		return;
+	}
+	if (a->comp < 0 && a->exclude == 0 && a->format == FMT_PORTUS) {
+		respond(s, a, res->ok ? 200 : 503, MIME_JSON, res->json,
+		    res->jsonlen);
+		return;
+	}
+	if (a->comp >= 0) {
+		if (!res->comp[a->comp].present) {
+			respond_error(s, a, 404, ERR_DISABLED);
+			return;
+		}
+		mask = 1u << a->comp;
+	}
+	if ((body = report_render(res, mask, a->format, &len, &ok)) == NULL)
+		respond_error(s, a, 500, ERR_NOMEM);
+	else
+		respond(s, a, ok ? 200 : 503, mimes[a->format], body, len);
+	free(body);
+}
+
+/* Answers everything that needs no health result.  Returns 1 if it
+ * did. */
 static int
 respond_plain(struct sink *s, const struct answer *a)
 {
-	if (a->route == ROUTE_HEALTH)
+	if (a->route == ROUTE_HEALTH || a->route == ROUTE_METRICS)
 		return 0;
 	if (a->route == ROUTE_PING)
-		respond(s, 200, NULL, 0, a->head);
+		respond(s, a, 200, MIME_NONE, NULL, 0);
 	else
-		respond(s, a->status, a->body, strlen(a->body), a->head);
+		respond_error(s, a, a->status, a->body);
 	return 1;
 }
 
@@ -139,9 +193,9 @@ static void
 on_result(struct result *res, void *arg)
 {
 	struct parked	*p = arg;
-	struct sink	 s = { p->req->out, NULL };
+	struct sink	 s = { p->req->out, NULL, p->cnt };
 
-	respond_health(&s, res, p->head);
+	respond_result(&s, &p->a, res);
 	result_release(res);
 	request_done(p->req);
 	free(p);
@@ -185,7 +239,7 @@ fcgi_serve(struct server *srv, FCGX_Request *req)
 {
 	struct reqinfo	 ri;
 	struct answer	 a;
-	struct sink	 s = { req->out, NULL };
+	struct sink	 s = { req->out, NULL, &srv->cnt };
 	struct parked	*p;
 	struct health	*h;
 	struct result	*res;
@@ -193,11 +247,13 @@ fcgi_serve(struct server *srv, FCGX_Request *req)
 	ri.method = FCGX_GetParam("REQUEST_METHOD", req->envp);
 	ri.path_info = FCGX_GetParam("PATH_INFO", req->envp);
 	ri.request_uri = FCGX_GetParam("REQUEST_URI", req->envp);
+	ri.query_string = FCGX_GetParam("QUERY_STRING", req->envp);
+	ri.accept = FCGX_GetParam("HTTP_ACCEPT", req->envp);
 	request_route(&ri, &a);
 	if (respond_plain(&s, &a))
 		return 0;
 	if ((h = fcgi_health(srv, req)) == NULL) {
-		respond(&s, 500, ERR_CONFIG, sizeof(ERR_CONFIG) - 1, a.head);
+		respond_error(&s, &a, 500, ERR_CONFIG);
 		return 0;
 	}
 	request_allow(health_config(h), FCGX_GetParam("REMOTE_ADDR",
@@ -206,19 +262,20 @@ fcgi_serve(struct server *srv, FCGX_Request *req)
 		return 0;
 	/* The common case: a fresh result, answered by this worker. */
 	if ((res = health_cached(h)) != NULL) {
-		respond_health(&s, res, a.head);
+		respond_result(&s, &a, res);
 		result_release(res);
 		return 0;
 	}
 	if ((p = malloc(sizeof(*p))) == NULL) {
-		respond(&s, 500, ERR_NOMEM, sizeof(ERR_NOMEM) - 1, a.head);
+		respond_error(&s, &a, 500, ERR_NOMEM);
 		return 0;
 	}
 	p->req = req;
-	p->head = a.head;
+	p->a = a;
+	p->cnt = &srv->cnt;
 	if (health_request(h, on_result, p) == -1) {
 		free(p);
-		respond(&s, 503, ERR_BUSY, sizeof(ERR_BUSY) - 1, a.head);
+		respond_error(&s, &a, 503, ERR_BUSY);
 		return 0;
 	}
 	return 1;
@@ -388,12 +445,14 @@ cgi_main(const struct config *cfg)
 {
 	struct reqinfo	 ri;
 	struct answer	 a;
-	struct sink	 s = { NULL, stdout };
+	struct sink	 s = { NULL, stdout, NULL };
 	struct result	*res;
 
 	ri.method = getenv("REQUEST_METHOD");
 	ri.path_info = getenv("PATH_INFO");
 	ri.request_uri = getenv("REQUEST_URI");
+	ri.query_string = getenv("QUERY_STRING");
+	ri.accept = getenv("HTTP_ACCEPT");
 	request_route(&ri, &a);
 	if (cfg == NULL) {
 		a.status = 500;
@@ -403,7 +462,7 @@ cgi_main(const struct config *cfg)
 		request_allow(cfg, getenv("REMOTE_ADDR"), &a);
 	if (!respond_plain(&s, &a)) {
 		res = health_run_once(cfg, health_mask(cfg));
-		respond_health(&s, res, a.head);
+		respond_result(&s, &a, res);
 		result_release(res);
 	}
 	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

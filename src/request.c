@@ -22,6 +22,7 @@ static const struct {
 	{ "/api/v1/_ping", ROUTE_PING },
 	{ "/_health", ROUTE_HEALTH },
 	{ "/api/v1/health", ROUTE_HEALTH },
+	{ "/_metrics", ROUTE_METRICS },
 };
 
 #define ERR_BADMETHOD	"{\"error\":\"bad request: invalid method\"}"
@@ -30,6 +31,9 @@ static const struct {
 #define ERR_METHOD	"{\"error\":\"method not allowed\"}"
 #define ERR_TOOLONG	"{\"error\":\"request URI too long\"}"
 #define ERR_FORBIDDEN	"{\"error\":\"forbidden\"}"
+#define ERR_COMPONENT	"{\"error\":\"unknown component\"}"
+#define ERR_EXCLUDE	"{\"error\":\"bad request: unknown component " \
+			    "in exclude\"}"
 
 /* Returns the reason phrase of an HTTP status we send. */
 const char *
@@ -89,15 +93,13 @@ path_decode(const char *in, char *out, size_t outsz)
 	return (int)n;
 }
 
-/* Returns the route whose path is p (exact), or whose path ends p
- * (suffix), allowing one trailing slash.  ROUTE_NONE otherwise. */
+/* Returns the fixed route whose path is p (exact), or whose path ends p
+ * (suffix).  ROUTE_NONE otherwise. */
 static enum route
-match(const char *p, size_t len, int suffix)
+match_fixed(const char *p, size_t len, int suffix)
 {
 	size_t	 i, rl;
 
-	if (len > 1 && p[len - 1] == '/')
-		len--;
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		rl = strlen(routes[i].path);
 		if (len < rl || (!suffix && len != rl))
@@ -106,6 +108,91 @@ match(const char *p, size_t len, int suffix)
 			return routes[i].route;
 	}
 	return ROUTE_NONE;
+}
+
+/*
+ * Returns the route of path p (exactly, or on its last segments when
+ * suffix), allowing one trailing slash.  A health route followed by one
+ * more segment names a component: *comp is its index, COMP__MAX for a
+ * name that is none; -1 for the whole document.
+ */
+static enum route
+match(const char *p, size_t len, int suffix, int *comp)
+{
+	const char	*slash;
+	char		 name[16];
+	size_t		 nl;
+	enum route	 r;
+	int		 c;
+
+	*comp = -1;
+	if (len > 1 && p[len - 1] == '/')
+		len--;
+	if ((r = match_fixed(p, len, suffix)) != ROUTE_NONE)
+		return r;
+	if ((slash = memrchr(p, '/', len)) == NULL || slash == p ||
+	    match_fixed(p, (size_t)(slash - p), suffix) != ROUTE_HEALTH)
+		return ROUTE_NONE;
+	nl = len - (size_t)(slash + 1 - p);
+	if (nl == 0 || nl >= sizeof(name)) {
+		*comp = COMP__MAX;
+		return ROUTE_HEALTH;
+	}
+	memcpy(name, slash + 1, nl);
+	name[nl] = '\0';
+	*comp = (c = comp_from_name(name)) < 0 ? COMP__MAX : c;
+	return ROUTE_HEALTH;
+}
+
+/*
+ * Reads "exclude=NAME[,NAME...]" parameters (repeatable) of the query q
+ * into *mask.  Returns 0, or -1 for a name that is no component.
+ */
+static int
+parse_exclude(const char *q, unsigned *mask)
+{
+	char	 val[256], *name, *end;
+	size_t	 len;
+	int	 c;
+
+	*mask = 0;
+	for (; q != NULL && *q != '\0'; q += len + (q[len] != '\0')) {
+		len = strcspn(q, "&;");
+		if (len < 8 || strncmp(q, "exclude=", 8) != 0)
+			continue;
+		if (len - 8 >= sizeof(val))
+			return -1;
+		memcpy(val, q + 8, len - 8);
+		val[len - 8] = '\0';
+		if (path_decode(val, val, sizeof(val)) < 0)
+			return -1;
+		for (name = val; *name != '\0'; name = end) {
+			end = name + strcspn(name, ",");
+			if (*end == ',')
+				*end++ = '\0';
+			if (*name == '\0')
+				continue;
+			if ((c = comp_from_name(name)) < 0)
+				return -1;
+			*mask |= 1u << c;
+		}
+	}
+	return 0;
+}
+
+/* Returns the format a client's Accept header asks for: the IETF health
+ * format when named, a page when a browser prefers HTML, else Portus's. */
+static enum format
+negotiate(const char *accept)
+{
+	if (accept == NULL)
+		return FMT_PORTUS;
+	if (strcasestr(accept, "application/health+json") != NULL)
+		return FMT_HEALTH_JSON;
+	if (strcasestr(accept, "text/html") != NULL &&
+	    strcasestr(accept, "application/json") == NULL)
+		return FMT_HTML;
+	return FMT_PORTUS;
 }
 
 /* Returns 1 if the path p has a "." or ".." segment: a client playing
@@ -147,12 +234,13 @@ void
 request_route(const struct reqinfo *ri, struct answer *a)
 {
 	char		 buf[PATH_MAX_LEN + 1];
-	const char	*p;
+	const char	*p, *q;
 	size_t		 len;
 	int		 n;
 
 	memset(a, 0, sizeof(*a));
 	a->route = ROUTE_NONE;
+	a->comp = -1;
 	if (ri->method == NULL || !valid_method(ri->method)) {
 		a->status = 400;
 		a->body = ERR_BADMETHOD;
@@ -172,7 +260,7 @@ request_route(const struct reqinfo *ri, struct answer *a)
 			a->body = ERR_TOOLONG;
 			return;
 		}
-		a->route = match(ri->path_info, len, 0);
+		a->route = match(ri->path_info, len, 0, &a->comp);
 	} else if (ri->request_uri != NULL && ri->request_uri[0] != '\0') {
 		p = ri->request_uri;
 		len = strcspn(p, "?#");
@@ -189,13 +277,30 @@ request_route(const struct reqinfo *ri, struct answer *a)
 			a->body = ERR_BADPATH;
 			return;
 		}
-		a->route = match(buf, (size_t)n, 1);
+		a->route = match(buf, (size_t)n, 1, &a->comp);
 	}
 	if (a->route == ROUTE_NONE) {
 		a->status = 404;
 		a->body = ERR_NOTFOUND;
 		return;
 	}
+	if (a->route == ROUTE_HEALTH && a->comp == COMP__MAX) {
+		a->route = ROUTE_NONE;
+		a->status = 404;
+		a->body = ERR_COMPONENT;
+		return;
+	}
+	q = ri->query_string;
+	if (q == NULL && ri->request_uri != NULL &&
+	    (q = strchr(ri->request_uri, '?')) != NULL)
+		q++;
+	if (a->route == ROUTE_HEALTH && parse_exclude(q, &a->exclude) == -1) {
+		a->route = ROUTE_NONE;
+		a->status = 400;
+		a->body = ERR_EXCLUDE;
+		return;
+	}
+	a->format = negotiate(ri->accept);
 	a->status = 200;
 }
 
@@ -277,38 +382,60 @@ net_allowed(const struct config *cfg, const char *ip)
 	return 0;
 }
 
-/* Turns a health answer into 403 when health.allow does not let the
- * client at ip see it.  /_ping stays open to all. */
+/* Turns a health or metrics answer into 403 when health.allow does not
+ * let the client at ip see it.  /_ping stays open to all. */
 void
 request_allow(const struct config *cfg, const char *ip, struct answer *a)
 {
-	if (a->route != ROUTE_HEALTH || net_allowed(cfg, ip))
+	if ((a->route != ROUTE_HEALTH && a->route != ROUTE_METRICS) ||
+	    net_allowed(cfg, ip))
 		return;
 	a->route = ROUTE_NONE;
 	a->status = 403;
 	a->body = ERR_FORBIDDEN;
 }
 
+/* Returns the Content-Type value of m, or NULL for none. */
+const char *
+mime_type(enum mime m)
+{
+	switch (m) {
+	case MIME_NONE:
+		break;
+	case MIME_JSON:
+		return "application/json; charset=utf-8";
+	case MIME_HEALTH_JSON:
+		return "application/health+json; charset=utf-8";
+	case MIME_HTML:
+		return "text/html; charset=utf-8";
+	case MIME_PROMETHEUS:
+		return "text/plain; version=0.0.4; charset=utf-8";
+	}
+	return NULL;
+}
+
 /*
- * Writes the CGI response head for status into buf: JSON content type
- * when json, the length of the body a GET would carry.  Returns the
- * length written, or -1 if buf is too small.
+ * Writes the CGI response head for status into buf: the content type of
+ * mime (an enum mime), the length of the body a GET would carry.
+ * Returns the length written, or -1 if buf is too small.
  */
 int
-response_head(char *buf, size_t sz, int status, int json, size_t bodylen)
+response_head(char *buf, size_t sz, int status, int mime, size_t bodylen)
 {
-	int n;
+	const char	*type = mime_type((enum mime)mime);
+	int		 n;
 
 	n = snprintf(buf, sz,
 	    "Status: %d %s\r\n"
-	    "%s"
+	    "%s%s%s"
 	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-cache\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "%s"
 	    "\r\n",
 	    status, status_text(status),
-	    json ? "Content-Type: application/json; charset=utf-8\r\n" : "",
+	    type != NULL ? "Content-Type: " : "", type != NULL ? type : "",
+	    type != NULL ? "\r\n" : "",
 	    bodylen,
 	    status == 405 ? "Allow: GET, HEAD\r\n" : "");
 	if (n < 0 || (size_t)n >= sz)

@@ -27,7 +27,7 @@ routes() {
   t_eq "$n HEAD /_health: no body" "" "$RESP_BODY"
   http_req GET "$u/_health/nosuch"
   t_eq "$n /_health/nosuch: 404" 404 "$RESP_STATUS"
-  t_eq "$n /_health/nosuch: JSON error" "not found" "$(json_get .error)"
+  t_eq "$n /_health/nosuch: JSON error" "unknown component" "$(json_get .error)"
   http_req DELETE "$u/_health"
   t_eq "$n DELETE /_health: 405" 405 "$RESP_STATUS"
   t_eq "$n DELETE /_health: Allow" "GET, HEAD" "$(resp_header Allow)"

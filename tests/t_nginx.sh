@@ -32,7 +32,7 @@ for base in "" /portus; do
   done
   http_req GET "$u$base/_health/nosuch"
   t_eq "nginx $base/_health/nosuch: 404" 404 "$RESP_STATUS"
-  t_eq "nginx $base/_health/nosuch: JSON" "not found" "$(json_get .error)"
+  t_eq "nginx $base/_health/nosuch: JSON" "unknown component" "$(json_get .error)"
   http_req POST "$u$base/_health" -d x=1
   t_eq "nginx POST $base/_health: 405" 405 "$RESP_STATUS"
   t_eq "nginx POST $base/_health: Allow" "GET, HEAD" "$(resp_header Allow)"

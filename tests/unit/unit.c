@@ -116,6 +116,7 @@ route(const char *method, const char *path_info, const char *request_uri,
 {
 	struct reqinfo ri;
 
+	memset(&ri, 0, sizeof(ri));
 	ri.method = method;
 	ri.path_info = path_info;
 	ri.request_uri = request_uri;
@@ -1887,7 +1888,7 @@ END_TEST
 
 START_TEST(route_dot_segments_400)
 {
-	struct reqinfo	 ri = { "GET", NULL, "/portus/../_ping" };
+	struct reqinfo	 ri = { "GET", NULL, "/portus/../_ping", NULL, NULL };
 	struct answer	 a;
 
 	request_route(&ri, &a);
@@ -1904,7 +1905,7 @@ END_TEST
 START_TEST(allow_turns_health_into_403)
 {
 	struct config	 c;
-	struct reqinfo	 ri = { "GET", "/_health", NULL };
+	struct reqinfo	 ri = { "GET", "/_health", NULL, NULL, NULL };
 	struct answer	 a;
 	char		 var[] = "PORTUS_HEALTH_ALLOW=10.0.0.0/8";
 	char		*envp[] = { var, NULL };
@@ -1944,6 +1945,237 @@ allow_suite(void)
 	return s;
 }
 
+/* Per-component routes, exclude, formats, metrics. */
+
+/* routeq: like route, with a query string and an Accept header. */
+static void
+routeq(const char *path_info, const char *request_uri, const char *query,
+    const char *accept, struct answer *a)
+{
+	struct reqinfo ri = { "GET", path_info, request_uri, query, accept };
+
+	request_route(&ri, a);
+}
+
+START_TEST(route_component)
+{
+	struct answer a;
+
+	routeq("/_health/database", NULL, NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_int_eq(a.route, ROUTE_HEALTH);
+	ck_assert_int_eq(a.comp, COMP_DATABASE);
+	routeq("/api/v1/health/clair/", NULL, NULL, NULL, &a);
+	ck_assert_int_eq(a.comp, COMP_CLAIR);
+	routeq("", "/portus/_health/registry?x=1", NULL, NULL, &a);
+	ck_assert_int_eq(a.comp, COMP_REGISTRY);
+	routeq("/_health", NULL, NULL, NULL, &a);
+	ck_assert_int_eq(a.comp, -1);
+	routeq("/_health/nosuch", NULL, NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 404);
+	ck_assert_str_eq(a.body, "{\"error\":\"unknown component\"}");
+	routeq("/_health/database/x", NULL, NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 404);
+	routeq("/_ping/database", NULL, NULL, NULL, &a);
+	ck_assert_int_eq(a.status, 404);
+	ck_assert_str_eq(a.body, "{\"error\":\"not found\"}");
+}
+END_TEST
+
+START_TEST(route_exclude)
+{
+	struct answer a;
+
+	routeq("/_health", NULL, "exclude=clair", NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_uint_eq(a.exclude, 1u << COMP_CLAIR);
+	routeq("/_health", NULL, "a=1&exclude=clair,registry&exclude=database",
+	    NULL, &a);
+	ck_assert_uint_eq(a.exclude, 1u << COMP_CLAIR | 1u << COMP_REGISTRY |
+	    1u << COMP_DATABASE);
+	routeq("/_health", NULL, "exclude=clair%2Cregistry", NULL, &a);
+	ck_assert_uint_eq(a.exclude, 1u << COMP_CLAIR | 1u << COMP_REGISTRY);
+	routeq("", "/_health?exclude=registry", NULL, NULL, &a);
+	ck_assert_uint_eq(a.exclude, 1u << COMP_REGISTRY);
+	routeq("/_health", NULL, "exclude=bogus", NULL, &a);
+	ck_assert_int_eq(a.status, 400);
+	routeq("/_health", NULL, "exclude=", NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_uint_eq(a.exclude, 0);
+	routeq("/_ping", NULL, "exclude=bogus", NULL, &a);
+	ck_assert_int_eq(a.status, 200);
+}
+END_TEST
+
+START_TEST(route_formats)
+{
+	struct answer a;
+
+	routeq("/_health", NULL, NULL, NULL, &a);
+	ck_assert_int_eq(a.format, FMT_PORTUS);
+	routeq("/_health", NULL, NULL, "*/*", &a);
+	ck_assert_int_eq(a.format, FMT_PORTUS);
+	routeq("/_health", NULL, NULL, "application/health+json", &a);
+	ck_assert_int_eq(a.format, FMT_HEALTH_JSON);
+	routeq("/_health", NULL, NULL, "text/html,application/xhtml+xml,"
+	    "application/xml;q=0.9,*/*;q=0.8", &a);
+	ck_assert_int_eq(a.format, FMT_HTML);
+	routeq("/_health", NULL, NULL, "application/json, text/html", &a);
+	ck_assert_int_eq(a.format, FMT_PORTUS);
+	routeq("/_metrics", NULL, NULL, NULL, &a);
+	ck_assert_int_eq(a.route, ROUTE_METRICS);
+	ck_assert_int_eq(a.status, 200);
+}
+END_TEST
+
+/* A result with the three components filled in. */
+static void
+sample_result(struct result *r)
+{
+	memset(r, 0, sizeof(*r));
+	compres_set(&r->comp[COMP_DATABASE], 1, "database is up-to-date", NULL);
+	compres_set(&r->comp[COMP_REGISTRY], 0, "registry is not reachable",
+	    "connection refused");
+	compres_set(&r->comp[COMP_CLAIR], 1, "clair <is> reachable & \"ok\"",
+	    NULL);
+	r->comp[COMP_DATABASE].ms = 1.5;
+	r->wall = 1795489777.25;
+}
+
+START_TEST(render_health_json_format)
+{
+	struct result	 r;
+	json_object	*o, *c, *v;
+	char		*s;
+	size_t		 len;
+	int		 ok;
+
+	sample_result(&r);
+	ck_assert_ptr_nonnull(s = report_render(&r, ~0u, FMT_HEALTH_JSON, &len,
+	    &ok));
+	ck_assert_int_eq(ok, 0);
+	ck_assert_ptr_nonnull(o = json_tokener_parse(s));
+	ck_assert(json_object_object_get_ex(o, "status", &v));
+	ck_assert_str_eq(json_object_get_string(v), "fail");
+	ck_assert(json_object_object_get_ex(o, "checks", &c));
+	ck_assert(json_object_object_get_ex(c, "database:responseTime", &v));
+	v = json_object_array_get_idx(v, 0);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(v,
+	    "componentType")), "datastore");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(v,
+	    "observedUnit")), "ms");
+	ck_assert(json_object_get_double(json_object_object_get(v,
+	    "observedValue")) == 1.5);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(v,
+	    "time")), "2026-11-24T03:09:37Z");
+	ck_assert(!json_object_object_get_ex(v, "output", NULL));
+	ck_assert(json_object_object_get_ex(c, "registry:responseTime", &v));
+	v = json_object_array_get_idx(v, 0);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(v,
+	    "output")), "registry is not reachable: connection refused");
+	json_object_put(o);
+	free(s);
+	/* Without the failing component: pass, no output. */
+	ck_assert_ptr_nonnull(s = report_render(&r, ~(1u << COMP_REGISTRY),
+	    FMT_HEALTH_JSON, &len, &ok));
+	ck_assert_int_eq(ok, 1);
+	ck_assert_ptr_null(strstr(s, "\"output\""));
+	ck_assert_ptr_nonnull(strstr(s, "\"status\":\"pass\""));
+	free(s);
+}
+END_TEST
+
+START_TEST(render_portus_subset)
+{
+	struct result	 r;
+	char		*s;
+	size_t		 len;
+	int		 ok;
+
+	sample_result(&r);
+	ck_assert_ptr_nonnull(s = report_render(&r, 1u << COMP_DATABASE,
+	    FMT_PORTUS, &len, &ok));
+	ck_assert_str_eq(s, "{\"database\":{\"msg\":\"database is up-to-date\","
+	    "\"success\":true}}");
+	ck_assert_int_eq(ok, 1);
+	free(s);
+}
+END_TEST
+
+START_TEST(render_html_page)
+{
+	struct result	 r;
+	char		*s;
+	size_t		 len;
+	int		 ok;
+
+	sample_result(&r);
+	ck_assert_ptr_nonnull(s = report_render(&r, ~0u, FMT_HTML, &len, &ok));
+	ck_assert_ptr_nonnull(strstr(s, "<meta http-equiv=\"refresh\""));
+	ck_assert_ptr_nonnull(strstr(s, "Portus is unhealthy"));
+	ck_assert_ptr_nonnull(strstr(s, "<tr id=\"registry\"><td>registry</td>"
+	    "<td class=\"state down\">down</td>"));
+	/* Messages are escaped; nothing external, no script. */
+	ck_assert_ptr_nonnull(strstr(s, "clair &lt;is&gt; reachable &amp; "
+	    "&quot;ok&quot;"));
+	ck_assert_ptr_null(strstr(s, "<script"));
+	ck_assert_ptr_null(strstr(s, "http://"));
+	ck_assert_ptr_null(strstr(s, "https://"));
+	free(s);
+}
+END_TEST
+
+START_TEST(render_metrics_text)
+{
+	struct result	 r;
+	struct counters	 cnt;
+	char		*s;
+	size_t		 len;
+
+	sample_result(&r);
+	memset(&cnt, 0, sizeof(cnt));
+	cnt.n[ROUTE_PING][status_index(200)] = 7;
+	cnt.n[ROUTE_NONE][status_index(404)] = 2;
+	cnt.n[ROUTE_HEALTH][status_index(302)] = 1;
+	ck_assert_ptr_nonnull(s = report_metrics(&r, &cnt, &len));
+	ck_assert_ptr_nonnull(strstr(s, "# TYPE portus_health_up gauge\n"
+	    "portus_health_up{component=\"database\"} 1\n"
+	    "portus_health_up{component=\"registry\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(s, "portus_health_check_duration_seconds"
+	    "{component=\"database\"} 0.001500\n"));
+	ck_assert_ptr_nonnull(strstr(s, "portus_health_check_timestamp_seconds"
+	    "{component=\"clair\"} 1795489777.250\n"));
+	ck_assert_ptr_nonnull(strstr(s, "portus_health_requests_total{route="
+	    "\"ping\",code=\"200\"} 7\n"));
+	ck_assert_ptr_nonnull(strstr(s, "portus_health_requests_total{route="
+	    "\"other\",code=\"404\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(s, "{route=\"health\",code=\"other\"} 1"));
+	ck_assert_ptr_null(strstr(s, "code=\"503\""));
+	free(s);
+	ck_assert_ptr_nonnull(s = report_metrics(&r, NULL, &len));
+	ck_assert_ptr_null(strstr(s, "requests_total"));
+	free(s);
+}
+END_TEST
+
+static Suite *
+formats_suite(void)
+{
+	Suite	*s = suite_create("formats");
+	TCase	*tc;
+
+	tc = tcase_create("formats");
+	tcase_add_test(tc, route_component);
+	tcase_add_test(tc, route_exclude);
+	tcase_add_test(tc, route_formats);
+	tcase_add_test(tc, render_health_json_format);
+	tcase_add_test(tc, render_portus_subset);
+	tcase_add_test(tc, render_html_page);
+	tcase_add_test(tc, render_metrics_text);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
 int
 main(void)
 {
@@ -1956,6 +2188,7 @@ main(void)
 	srunner_add_suite(sr, report_suite());
 	srunner_add_suite(sr, url_suite());
 	srunner_add_suite(sr, allow_suite());
+	srunner_add_suite(sr, formats_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -54,6 +54,11 @@ valgrind: $(BIN)
 demo: $(BIN)
 	demo/run
 
+# libFuzzer drivers for the YAML loader, environment typing and routing:
+# FUZZ_SECONDS each (default 60); see fuzz/Makefile.
+fuzz:
+	$(MAKE) -f fuzz/Makefile fuzz
+
 # Throughput, latency, load on the dependencies and memory, against a
 # reference responder and nginx itself: see bench/README.md.
 bench: $(BIN)
@@ -84,4 +89,4 @@ lint:
 clean:
 	rm -f src/*.o $(BIN) $(UNIT) bench/ref
 
-.PHONY: all bench check clean demo install uninstall lint valgrind
+.PHONY: all bench check clean demo fuzz install uninstall lint valgrind

@@ -1,7 +1,8 @@
 /*
  * libFuzzer driver for the request surface.  The input is
  *
- *	METHOD \n PATH_INFO \n REQUEST_URI [\n REMOTE_ADDR [\n HEALTH_ALLOW]]
+ *	METHOD \n PATH_INFO \n REQUEST_URI [\n REMOTE_ADDR [\n HEALTH_ALLOW
+ *	    [\n QUERY_STRING [\n HTTP_ACCEPT]]]]
  *
  * (a missing part is an unset variable).  It is routed with
  * request_route(), filtered with request_allow() under a health.allow
@@ -106,11 +107,14 @@ route(char *buf)
 	const char	*ip, *allow;
 	size_t		 len;
 
+	memset(&ri, 0, sizeof(ri));
 	ri.method = buf;
 	ri.path_info = cut(buf);
 	ri.request_uri = cut((char *)ri.path_info);
 	ip = cut((char *)ri.request_uri);
 	allow = cut((char *)ip);
+	ri.query_string = cut((char *)allow);
+	ri.accept = cut((char *)ri.query_string);
 
 	request_route(&ri, &a);
 	check_answer(&ri, &a, 0);

@@ -631,9 +631,12 @@ config_load_yaml(struct config *cfg, const char *buf, size_t len,
 	root = yaml_document_get_root_node(&doc);
 	if (root == NULL)
 		goto out;
+	/* An empty document, or a null one (~), is no setting at all. */
 	if (root->type == YAML_SCALAR_NODE &&
 	    root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	    root->data.scalar.length == 0)
+	    (root->data.scalar.length == 0 ||
+	    strcmp((char *)root->data.scalar.value, "~") == 0 ||
+	    strcasecmp((char *)root->data.scalar.value, "null") == 0))
 		goto out;
 	if (root->type != YAML_MAPPING_NODE) {
 		st = cerr(CONF_ERR_YAML, err, errsz,

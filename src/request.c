@@ -341,6 +341,10 @@ net_parse(const char *s, struct net *n)
 		n->prefix = 128;
 		return 0;
 	}
+	/* One to three digits, nothing else: no sign, no blank, no overflow. */
+	if (strspn(slash + 1, "0123456789") != strlen(slash + 1) ||
+	    strlen(slash + 1) > 3)
+		return -1;
 	prefix = strtol(slash + 1, &end, 10);
 	/* A mapped range ("::ffff:0:0/96") is IPv4 with the prefix less 96. */
 	if (n->family == 4 && strchr(buf, ':') != NULL)

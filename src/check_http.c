@@ -1,7 +1,7 @@
 /*
- * The registry and clair components, and the HTTP plumbing they share.
- * All libcurl calls live here.  Each component keeps its own easy handle
- * so that keep-alive connections are reused across runs.
+ * The registry, clair and LDAP components, and the libcurl plumbing they
+ * share.  All libcurl calls live here.  Each component keeps its own easy
+ * handle so that keep-alive connections are reused across runs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 #define APIVER_HEADER	"docker-distribution-api-version:"
 #define REG_DOWN	"registry is not reachable"
 #define CLAIR_DOWN	"clair is not reachable"
+#define LDAP_DOWN	"LDAP server is not reachable"
 
 struct http {
 	CURL	*curl;
@@ -280,4 +281,110 @@ http_check_clair(struct http *h, const struct config *cfg, double deadline,
 		snprintf(phrase, sizeof(phrase), "HTTP %ld", code);
 		compres_set(cr, 0, CLAIR_DOWN, phrase);
 	}
+}
+
+/*
+ * LDAP result codes as libcurl's OpenLDAP backend words them (OpenLDAP's
+ * ldap_err2string) and as Portus shows them (net-ldap's wording).
+ */
+static const struct {
+	const char	*openldap;
+	const char	*name;
+	int		 code;
+} ldap_results[] = {
+	{ "Invalid credentials", "Invalid Credentials", 49 },
+	{ "No such object", "No Such Object", 32 },
+	{ "Inappropriate authentication", "Inappropriate Authentication", 48 },
+	{ "Insufficient access", "Insufficient Access Rights", 50 },
+	{ "Server is unwilling to perform", "Unwilling to perform", 53 },
+	{ "Server is unavailable", "Unavailable", 52 },
+	{ "Confidentiality required", "Confidentiality Required", 13 },
+	{ "Invalid DN syntax", "Invalid DN Syntax", 34 },
+	{ "Operations error", "Operations Error", 1 },
+	{ "Protocol error", "Protocol Error", 2 },
+};
+
+/* Returns the LDAP result named in libcurl's error text, as
+ * "Name (code N)" in buf, or NULL. */
+static const char *
+ldap_reason(const char *errbuf, char *buf, size_t sz)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ldap_results) / sizeof(ldap_results[0]); i++)
+		if (strcasestr(errbuf, ldap_results[i].openldap) != NULL) {
+			snprintf(buf, sz, "%s (code %d)", ldap_results[i].name,
+			    ldap_results[i].code);
+			return buf;
+		}
+	return NULL;
+}
+
+/*
+ * Binds to ldap.hostname:ldap.port, with ldap.authentication.bind_dn and
+ * password when authentication is enabled (else anonymously), over
+ * ldap.encryption.method (start_tls, simple_tls, or none), and reads the
+ * root DSE.  Fills cr with Portus's message, or the server's reason.
+ */
+void
+http_check_ldap(struct http *h, const struct config *cfg, double deadline,
+    struct compres *cr)
+{
+	const char	*method = cfg_str(cfg, K_LDAP_METHOD);
+	const char	*ca = cfg_str(cfg, K_HEALTH_CA_FILE);
+	char		 url[512], errbuf[CURL_ERROR_SIZE], why[96];
+	const char	*reason;
+	long		 ms, starttls = 0, tls = 0;
+	CURLcode	 rc;
+
+	if (strcmp(method, "start_tls") == 0 || strcmp(method, "starttls") == 0)
+		starttls = 1;
+	else if (strcmp(method, "simple_tls") == 0)
+		tls = 1;
+	else if (*method != '\0' && strcmp(method, "plain") != 0) {
+		compres_set(cr, 0, LDAP_DOWN, "unknown encryption method");
+		return;
+	}
+	if (snprintf(url, sizeof(url), "%s://%s:%ld/", tls ? "ldaps" : "ldap",
+	    cfg_str(cfg, K_LDAP_HOSTNAME), cfg_int(cfg, K_LDAP_PORT)) >=
+	    (int)sizeof(url)) {
+		compres_set(cr, 0, LDAP_DOWN, "invalid URL");
+		return;
+	}
+	if ((ms = cap_ms(cfg_int(cfg, K_LDAP_TIMEOUT), deadline)) <= 0) {
+		compres_set(cr, 0, LDAP_DOWN, "connection timed out");
+		return;
+	}
+	/* A fresh handle each run: the bind is what is checked. */
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);
+	if ((h->curl = curl_easy_init()) == NULL) {
+		compres_set(cr, 0, LDAP_DOWN, "out of memory");
+		return;
+	}
+	errbuf[0] = '\0';
+	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "ldap,ldaps");
+	curl_easy_setopt(h->curl, CURLOPT_URL, url);
+	curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, ms);
+	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, ms);
+	curl_easy_setopt(h->curl, CURLOPT_CAINFO, *ca != '\0' ? ca : NULL);
+	if (starttls)
+		curl_easy_setopt(h->curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	if (cfg_int(cfg, K_LDAP_AUTH_ENABLED)) {
+		curl_easy_setopt(h->curl, CURLOPT_USERNAME,
+		    cfg_str(cfg, K_LDAP_BIND_DN));
+		curl_easy_setopt(h->curl, CURLOPT_PASSWORD,
+		    cfg_str(cfg, K_LDAP_PASSWORD));
+	}
+	rc = curl_easy_perform(h->curl);
+	if (rc == CURLE_OK) {
+		compres_set(cr, 1, "LDAP server is reachable", NULL);
+		return;
+	}
+	if ((reason = ldap_reason(errbuf, why, sizeof(why))) == NULL)
+		reason = curl_reason(rc);
+	compres_set(cr, 0, LDAP_DOWN, reason);
 }

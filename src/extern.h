@@ -209,6 +209,8 @@ void		 http_check_registry(struct http *, const struct config *,
 		    const char *, int, double, struct compres *);
 void		 http_check_clair(struct http *, const struct config *,
 		    double, struct compres *);
+void		 http_check_ldap(struct http *, const struct config *,
+		    double, struct compres *);
 
 /* health.c: one health run, its deadline, the cache, coalescing. */
 struct result {

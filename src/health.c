@@ -27,6 +27,7 @@ struct handles {
 	struct db	*db;
 	struct http	*registry;
 	struct http	*clair;
+	struct http	*ldap;
 };
 
 struct health {
@@ -61,9 +62,6 @@ health_lint(const struct config *cfg)
 {
 	char url[1024];
 
-	if (cfg_int(cfg, K_LDAP_ENABLED))
-		plog(PL_WARN, "ldap.enabled is set, but this version has no "
-		    "LDAP check; ldap is left out of the document");
 	if ((health_mask(cfg) & 1u << COMP_CLAIR) &&
 	    clair_health_url(cfg_str(cfg, K_CLAIR_SERVER),
 	    cfg_int(cfg, K_CLAIR_HEALTH_PORT), url, sizeof(url)) ==
@@ -80,6 +78,8 @@ health_mask(const struct config *cfg)
 
 	if (*cfg_str(cfg, K_CLAIR_SERVER) != '\0')
 		m |= 1u << COMP_CLAIR;
+	if (cfg_int(cfg, K_LDAP_ENABLED))
+		m |= 1u << COMP_LDAP;
 	return m;
 }
 
@@ -140,6 +140,16 @@ task_clair(struct task *t)
 	cl->ms = (mono_now() - start) * 1000.0;
 }
 
+static void
+task_ldap(struct task *t)
+{
+	struct compres	*l = &t->comp[COMP_LDAP];
+	double		 start = mono_now();
+
+	http_check_ldap(t->hd->ldap, t->cfg, t->deadline, l);
+	l->ms = (mono_now() - start) * 1000.0;
+}
+
 static void *
 task_main(void *arg)
 {
@@ -177,6 +187,8 @@ run(const struct config *cfg, struct handles *hd, unsigned mask)
 		tasks[n++].fn = task_registry;
 	if (mask & 1u << COMP_CLAIR)
 		tasks[n++].fn = task_clair;
+	if (mask & 1u << COMP_LDAP)
+		tasks[n++].fn = task_ldap;
 	for (i = 0; i < n; i++) {
 		tasks[i].cfg = cfg;
 		tasks[i].hd = hd;
@@ -238,8 +250,9 @@ handles_open(struct handles *hd)
 	hd->db = db_new();
 	hd->registry = http_new();
 	hd->clair = http_new();
-	return hd->db != NULL && hd->registry != NULL && hd->clair != NULL ?
-	    0 : -1;
+	hd->ldap = http_new();
+	return hd->db != NULL && hd->registry != NULL && hd->clair != NULL &&
+	    hd->ldap != NULL ? 0 : -1;
 }
 
 static void
@@ -248,6 +261,7 @@ handles_close(struct handles *hd)
 	db_free(hd->db);
 	http_free(hd->registry);
 	http_free(hd->clair);
+	http_free(hd->ldap);
 	memset(hd, 0, sizeof(*hd));
 }
 

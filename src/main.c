@@ -496,7 +496,7 @@ check_main(const struct config *cfg, unsigned mask, int quiet)
 			fprintf(stderr, "%s: component %s is not enabled "
 			    "(%s)\n", PH_NAME, comp_name(c), c == COMP_CLAIR ?
 			    "security.clair.server is empty" :
-			    "not supported by this version");
+			    "ldap.enabled is false");
 			return EXIT_FAILURE;
 		}
 	if ((res = health_run_once(cfg, mask)) == NULL) {

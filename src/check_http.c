@@ -337,8 +337,16 @@ http_check_ldap(struct http *h, const struct config *cfg, double deadline,
 	long		 ms, starttls = 0, tls = 0;
 	CURLcode	 rc;
 
-	if (strcmp(method, "start_tls") == 0 || strcmp(method, "starttls") == 0)
+	if (strcmp(method, "start_tls") == 0 ||
+	    strcmp(method, "starttls") == 0) {
+		/* libcurl's STARTTLS over OpenLDAP works again from 8.6. */
+		if (curl_version_info(CURLVERSION_NOW)->version_num < 0x080600) {
+			compres_set(cr, 0, LDAP_DOWN, "start_tls needs "
+			    "libcurl 8.6 or later");
+			return;
+		}
 		starttls = 1;
+	}
 	else if (strcmp(method, "simple_tls") == 0)
 		tls = 1;
 	else if (*method != '\0' && strcmp(method, "plain") != 0) {
@@ -384,7 +392,10 @@ http_check_ldap(struct http *h, const struct config *cfg, double deadline,
 		compres_set(cr, 1, "LDAP server is reachable", NULL);
 		return;
 	}
-	if ((reason = ldap_reason(errbuf, why, sizeof(why))) == NULL)
+	/* libcurl reports LDAP's Invalid Credentials as a denied login. */
+	if (rc == CURLE_LOGIN_DENIED)
+		reason = "Invalid Credentials (code 49)";
+	else if ((reason = ldap_reason(errbuf, why, sizeof(why))) == NULL)
 		reason = curl_reason(rc);
 	compres_set(cr, 0, LDAP_DOWN, reason);
 }

@@ -1874,7 +1874,9 @@ START_TEST(allow_bad_ranges_rejected)
 	struct net	 n;
 	static const char *const bad[] = { "10.0.0.0/33", "::1/129", "10.0.0/8",
 	    "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8x", "host.example", "",
-	    "::ffff:10.0.0.0/95", "1.2.3.4/8/8" };
+	    "::ffff:10.0.0.0/95", "1.2.3.4/8/8",
+	    "::ffff:0:0/-99999999999999999999", "10.0.0.0/+8", "10.0.0.0/ 8",
+	    "10.0.0.0/0008" };
 	size_t		 i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

@@ -54,6 +54,7 @@ struct task {
 	unsigned	 mask;
 	struct compres	*comp;
 	void		(*fn)(struct task *);
+	int		 timed;		/* the component timed, or -1 */
 };
 
 /* Logs, once per configuration, what the checks will make of it. */
@@ -121,41 +122,40 @@ task_db(struct task *t)
 static void
 task_registry(struct task *t)
 {
-	struct compres	*reg = &t->comp[COMP_REGISTRY];
-	double		 start = mono_now();
-
 	http_check_registry(t->hd->registry, t->cfg,
 	    cfg_str(t->cfg, K_REG_HOSTNAME),
-	    (int)cfg_int(t->cfg, K_REG_USE_SSL), t->deadline, reg);
-	reg->ms = (mono_now() - start) * 1000.0;
+	    (int)cfg_int(t->cfg, K_REG_USE_SSL), t->deadline,
+	    &t->comp[COMP_REGISTRY]);
 }
 
 static void
 task_clair(struct task *t)
 {
-	struct compres	*cl = &t->comp[COMP_CLAIR];
-	double		 start = mono_now();
-
-	http_check_clair(t->hd->clair, t->cfg, t->deadline, cl);
-	cl->ms = (mono_now() - start) * 1000.0;
+	http_check_clair(t->hd->clair, t->cfg, t->deadline,
+	    &t->comp[COMP_CLAIR]);
 }
 
 static void
 task_ldap(struct task *t)
 {
-	struct compres	*l = &t->comp[COMP_LDAP];
-	double		 start = mono_now();
+	http_check_ldap(t->hd->ldap, t->cfg, t->deadline, &t->comp[COMP_LDAP]);
+}
 
-	http_check_ldap(t->hd->ldap, t->cfg, t->deadline, l);
-	l->ms = (mono_now() - start) * 1000.0;
+/* Runs one task and times its component (task_db times its own two). */
+static void
+task_run(struct task *t)
+{
+	double start = mono_now();
+
+	t->fn(t);
+	if (t->timed >= 0)
+		t->comp[t->timed].ms = (mono_now() - start) * 1000.0;
 }
 
 static void *
 task_main(void *arg)
 {
-	struct task *t = arg;
-
-	t->fn(t);
+	task_run(arg);
 	return NULL;
 }
 
@@ -180,15 +180,23 @@ run(const struct config *cfg, struct handles *hd, unsigned mask)
 	res->refs = 1;
 	deadline = mono_now() + (double)cfg_int(cfg, K_HEALTH_TIMEOUT);
 	if ((mask & 1u << COMP_DATABASE) || ((mask & 1u << COMP_REGISTRY) &&
-	    *cfg_str(cfg, K_REG_HOSTNAME) == '\0'))
+	    *cfg_str(cfg, K_REG_HOSTNAME) == '\0')) {
+		tasks[n].timed = -1;
 		tasks[n++].fn = task_db;
+	}
 	if ((mask & 1u << COMP_REGISTRY) &&
-	    *cfg_str(cfg, K_REG_HOSTNAME) != '\0')
+	    *cfg_str(cfg, K_REG_HOSTNAME) != '\0') {
+		tasks[n].timed = COMP_REGISTRY;
 		tasks[n++].fn = task_registry;
-	if (mask & 1u << COMP_CLAIR)
+	}
+	if (mask & 1u << COMP_CLAIR) {
+		tasks[n].timed = COMP_CLAIR;
 		tasks[n++].fn = task_clair;
-	if (mask & 1u << COMP_LDAP)
+	}
+	if (mask & 1u << COMP_LDAP) {
+		tasks[n].timed = COMP_LDAP;
 		tasks[n++].fn = task_ldap;
+	}
 	for (i = 0; i < n; i++) {
 		tasks[i].cfg = cfg;
 		tasks[i].hd = hd;
@@ -202,9 +210,9 @@ run(const struct config *cfg, struct handles *hd, unsigned mask)
 		    &tasks[i]) == 0;
 	for (i = 0; i + 1 < n; i++)
 		if (!started[i])
-			tasks[i].fn(&tasks[i]);
+			task_run(&tasks[i]);
 	if (n > 0)
-		tasks[n - 1].fn(&tasks[n - 1]);
+		task_run(&tasks[n - 1]);
 	for (i = 0; i + 1 < n; i++)
 		if (started[i])
 			pthread_join(tids[i], NULL);

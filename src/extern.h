@@ -142,7 +142,6 @@ void		 request_allow(const struct config *, const char *,
 		    struct answer *);
 int		 path_decode(const char *, char *, size_t);
 int		 response_head(char *, size_t, int, int, size_t);
-const char	*mime_type(enum mime);
 const char	*status_text(int);
 
 struct result;
@@ -240,7 +239,6 @@ void		 health_free(struct health *);
 const struct config *health_config(const struct health *);
 struct result	*health_cached(struct health *);
 int		 health_request(struct health *, health_cb, void *);
-struct result	*health_get(struct health *);
 struct result	*health_run_once(const struct config *, unsigned);
 void		 result_release(struct result *);
 

@@ -496,46 +496,6 @@ health_request(struct health *h, health_cb cb, void *arg)
 	return 0;
 }
 
-struct syncwait {
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 done;
-	int		 ready;
-	struct result	*res;
-};
-
-static void
-sync_cb(struct result *res, void *arg)
-{
-	struct syncwait *sw = arg;
-
-	pthread_mutex_lock(&sw->lock);
-	sw->res = res;
-	sw->ready = 1;
-	pthread_cond_signal(&sw->done);
-	pthread_mutex_unlock(&sw->lock);
-}
-
-/* Returns a result as health_request would give it, waiting for it; NULL
- * when none could be had.  The caller releases it. */
-struct result *
-health_get(struct health *h)
-{
-	struct syncwait sw;
-
-	memset(&sw, 0, sizeof(sw));
-	pthread_mutex_init(&sw.lock, NULL);
-	pthread_cond_init(&sw.done, NULL);
-	if (health_request(h, sync_cb, &sw) == 0) {
-		pthread_mutex_lock(&sw.lock);
-		while (!sw.ready)
-			pthread_cond_wait(&sw.done, &sw.lock);
-		pthread_mutex_unlock(&sw.lock);
-	}
-	pthread_cond_destroy(&sw.done);
-	pthread_mutex_destroy(&sw.lock);
-	return sw.res;
-}
-
 /*
  * Settings passed per request by the web server (nginx fastcgi_param,
  * Apache SetEnv under mod_fcgid) win over the process environment.  Each

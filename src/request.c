@@ -400,7 +400,7 @@ request_allow(const struct config *cfg, const char *ip, struct answer *a)
 }
 
 /* Returns the Content-Type value of m, or NULL for none. */
-const char *
+static const char *
 mime_type(enum mime m)
 {
 	switch (m) {

@@ -24,7 +24,7 @@ LDFLAGS	+= -fsanitize=address,undefined
 endif
 
 OBJS	 = src/config.o src/request.o src/health.o src/check_db.o \
-	   src/check_http.o src/report.o src/log.o
+	   src/check_http.o src/starttls.o src/report.o src/log.o
 BIN	 = cgi-bin/portus-health
 UNIT	 = tests/unit/unit
 
@@ -54,7 +54,8 @@ valgrind: $(BIN)
 demo: $(BIN)
 	demo/run
 
-# libFuzzer drivers for the YAML loader, environment typing and routing:
+# libFuzzer drivers for the YAML loader, environment typing, routing and
+# the LDAP STARTTLS answer:
 # FUZZ_SECONDS each (default 60); see fuzz/Makefile.
 fuzz:
 	$(MAKE) -f fuzz/Makefile fuzz

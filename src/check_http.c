@@ -16,9 +16,11 @@
 #define REG_DOWN	"registry is not reachable"
 #define CLAIR_DOWN	"clair is not reachable"
 #define LDAP_DOWN	"LDAP server is not reachable"
+#define LDAP_STEP_MAX_MS 64	/* see perform_stepped() */
 
 struct http {
 	CURL	*curl;
+	CURLM	*multi;		/* LDAP only: keeps libcurl's CA cache */
 };
 
 struct xfer {
@@ -53,6 +55,8 @@ http_free(struct http *h)
 		return;
 	if (h->curl != NULL)
 		curl_easy_cleanup(h->curl);
+	if (h->multi != NULL)
+		curl_multi_cleanup(h->multi);
 	free(h);
 }
 
@@ -304,6 +308,22 @@ static const struct {
 	{ "Protocol error", "Protocol Error", 2 },
 };
 
+/* Returns the name of LDAP result code as "Name (code N)" in buf. */
+static const char *
+ldap_code_name(int code, char *buf, size_t sz)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ldap_results) / sizeof(ldap_results[0]); i++)
+		if (ldap_results[i].code == code) {
+			snprintf(buf, sz, "%s (code %d)", ldap_results[i].name,
+			    code);
+			return buf;
+		}
+	snprintf(buf, sz, "code %d", code);
+	return buf;
+}
+
 /* Returns the LDAP result named in libcurl's error text, as
  * "Name (code N)" in buf, or NULL. */
 static const char *
@@ -312,12 +332,77 @@ ldap_reason(const char *errbuf, char *buf, size_t sz)
 	size_t i;
 
 	for (i = 0; i < sizeof(ldap_results) / sizeof(ldap_results[0]); i++)
-		if (strcasestr(errbuf, ldap_results[i].openldap) != NULL) {
-			snprintf(buf, sz, "%s (code %d)", ldap_results[i].name,
-			    ldap_results[i].code);
-			return buf;
-		}
+		if (strcasestr(errbuf, ldap_results[i].openldap) != NULL)
+			return ldap_code_name(ldap_results[i].code, buf, sz);
 	return NULL;
+}
+
+/*
+ * Runs the transfer on c.  libcurl's OpenLDAP backend does not always
+ * tell which socket it waits on (nor can bytes held inside TLS show on
+ * the socket), and left to itself libcurl then sleeps up to a second
+ * between LDAP steps.  So look in on it after 1 ms, and back off to
+ * LDAP_STEP_MAX_MS while nothing happens.  Returns the transfer's result.
+ */
+static CURLcode
+perform_stepped(CURLM *m, CURL *c)
+{
+	CURLMsg		*msg;
+	CURLcode	 rc = CURLE_OUT_OF_MEMORY;
+	int		 running = 1, left, n, step = 1;
+
+	if (curl_multi_add_handle(m, c) != CURLM_OK)
+		return rc;
+	while (running) {
+		if (curl_multi_perform(m, &running) != CURLM_OK)
+			break;
+		if (!running)
+			break;
+		if (curl_multi_poll(m, NULL, 0, step, &n) != CURLM_OK)
+			break;
+		step = n > 0 ? 1 : step * 2 > LDAP_STEP_MAX_MS ?
+		    LDAP_STEP_MAX_MS : step * 2;
+	}
+	while ((msg = curl_multi_info_read(m, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE)
+			rc = msg->data.result;
+	curl_multi_remove_handle(m, c);
+	return rc;
+}
+
+/* What the STARTTLS socket callback shares with the check. */
+struct starttls {
+	double		 deadline;
+	struct relay	*relay;
+	enum tlsstatus	 st;		/* of the last attempt */
+	int		 code;		/* the server's, for TLS_DENIED */
+};
+
+/*
+ * libcurl's socket opener for start_tls: does STARTTLS with the address
+ * libcurl resolved, and points libcurl at the relay instead (libcurl may
+ * change the address here).  Returns libcurl's socket, or CURL_SOCKET_BAD
+ * so that libcurl tries its next address or gives up.
+ */
+static curl_socket_t
+starttls_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct starttls		*t = arg;
+	struct sockaddr_in	 lsin;
+	int			 fd;
+
+	if (purpose != CURLSOCKTYPE_IPCXN || t->relay != NULL ||
+	    a->socktype != SOCK_STREAM)
+		return CURL_SOCKET_BAD;
+	t->st = relay_open(&a->addr, a->addrlen, t->deadline, &t->relay, &fd,
+	    &lsin, &t->code);
+	if (t->st != TLS_OK)
+		return CURL_SOCKET_BAD;
+	a->family = AF_INET;
+	a->protocol = IPPROTO_TCP;
+	a->addrlen = sizeof(lsin);
+	memcpy(&a->addr, &lsin, sizeof(lsin));
+	return fd;
 }
 
 /*
@@ -333,29 +418,28 @@ http_check_ldap(struct http *h, const struct config *cfg, double deadline,
 	const char	*method = cfg_str(cfg, K_LDAP_METHOD);
 	const char	*ca = cfg_str(cfg, K_HEALTH_CA_FILE);
 	char		 url[512], errbuf[CURL_ERROR_SIZE], why[96];
-	const char	*reason;
-	long		 ms, starttls = 0, tls = 0;
+	const char	*reason, *host;
+	struct starttls	 st = { .st = TLS_OK };
+	long		 ms;
+	int		 starttls = 0, tls = 0, relayed, v6, auth;
 	CURLcode	 rc;
 
 	if (strcmp(method, "start_tls") == 0 ||
-	    strcmp(method, "starttls") == 0) {
-		/* libcurl's STARTTLS over OpenLDAP works again from 8.6. */
-		if (curl_version_info(CURLVERSION_NOW)->version_num < 0x080600) {
-			compres_set(cr, 0, LDAP_DOWN, "start_tls needs "
-			    "libcurl 8.6 or later");
-			return;
-		}
+	    strcmp(method, "starttls") == 0)
 		starttls = 1;
-	}
 	else if (strcmp(method, "simple_tls") == 0)
 		tls = 1;
 	else if (*method != '\0' && strcmp(method, "plain") != 0) {
 		compres_set(cr, 0, LDAP_DOWN, "unknown encryption method");
 		return;
 	}
-	if (snprintf(url, sizeof(url), "%s://%s:%ld/", tls ? "ldaps" : "ldap",
-	    cfg_str(cfg, K_LDAP_HOSTNAME), cfg_int(cfg, K_LDAP_PORT)) >=
-	    (int)sizeof(url)) {
+	/* After STARTTLS the relay carries TLS from the first byte.  An
+	 * IPv6 address goes in brackets. */
+	host = cfg_str(cfg, K_LDAP_HOSTNAME);
+	v6 = strchr(host, ':') != NULL && *host != '[';
+	if (snprintf(url, sizeof(url), "%s://%s%s%s:%ld/",
+	    tls || starttls ? "ldaps" : "ldap", v6 ? "[" : "", host,
+	    v6 ? "]" : "", cfg_int(cfg, K_LDAP_PORT)) >= (int)sizeof(url)) {
 		compres_set(cr, 0, LDAP_DOWN, "invalid URL");
 		return;
 	}
@@ -363,38 +447,58 @@ http_check_ldap(struct http *h, const struct config *cfg, double deadline,
 		compres_set(cr, 0, LDAP_DOWN, "connection timed out");
 		return;
 	}
-	/* A fresh handle each run: the bind is what is checked. */
-	if (h->curl != NULL)
-		curl_easy_cleanup(h->curl);
-	if ((h->curl = curl_easy_init()) == NULL) {
+	if (h->curl == NULL) {
+		if ((h->curl = curl_easy_init()) == NULL) {
+			compres_set(cr, 0, LDAP_DOWN, "out of memory");
+			return;
+		}
+		curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "ldap,ldaps");
+		curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+		/* A new connection and bind each run: the bind is what is
+		 * checked, and an idle LDAP connection is not kept open. */
+		curl_easy_setopt(h->curl, CURLOPT_FORBID_REUSE, 1L);
+	}
+	if (h->multi == NULL && (h->multi = curl_multi_init()) == NULL) {
 		compres_set(cr, 0, LDAP_DOWN, "out of memory");
 		return;
 	}
 	errbuf[0] = '\0';
-	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "ldap,ldaps");
 	curl_easy_setopt(h->curl, CURLOPT_URL, url);
 	curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, ms);
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, ms);
 	curl_easy_setopt(h->curl, CURLOPT_CAINFO, *ca != '\0' ? ca : NULL);
-	if (starttls)
-		curl_easy_setopt(h->curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-	if (cfg_int(cfg, K_LDAP_AUTH_ENABLED)) {
-		curl_easy_setopt(h->curl, CURLOPT_USERNAME,
-		    cfg_str(cfg, K_LDAP_BIND_DN));
-		curl_easy_setopt(h->curl, CURLOPT_PASSWORD,
-		    cfg_str(cfg, K_LDAP_PASSWORD));
-	}
-	rc = curl_easy_perform(h->curl);
+	st.deadline = mono_now() + (double)ms / 1000.0;
+	curl_easy_setopt(h->curl, CURLOPT_OPENSOCKETFUNCTION,
+	    starttls ? starttls_socket : NULL);
+	curl_easy_setopt(h->curl, CURLOPT_OPENSOCKETDATA, &st);
+	auth = cfg_int(cfg, K_LDAP_AUTH_ENABLED);
+	curl_easy_setopt(h->curl, CURLOPT_USERNAME,
+	    auth ? cfg_str(cfg, K_LDAP_BIND_DN) : NULL);
+	curl_easy_setopt(h->curl, CURLOPT_PASSWORD,
+	    auth ? cfg_str(cfg, K_LDAP_PASSWORD) : NULL);
+	rc = perform_stepped(h->multi, h->curl);
+	/* Nothing may point into this frame once it returns. */
+	curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_OPENSOCKETDATA, NULL);
+	/* libcurl has closed the connection (no reuse): stop the relay. */
+	relayed = st.relay != NULL;
+	relay_close(st.relay);
 	if (rc == CURLE_OK) {
 		compres_set(cr, 1, "LDAP server is reachable", NULL);
 		return;
 	}
-	/* libcurl reports LDAP's Invalid Credentials as a denied login. */
 	if (rc == CURLE_LOGIN_DENIED)
+		/* libcurl reports LDAP's Invalid Credentials so. */
 		reason = "Invalid Credentials (code 49)";
+	else if (!relayed && st.st == TLS_DENIED) {
+		snprintf(why, sizeof(why), "%s: ", starttls_strerror(st.st));
+		ldap_code_name(st.code, why + strlen(why),
+		    sizeof(why) - strlen(why));
+		reason = why;
+	} else if (!relayed && st.st != TLS_OK)
+		reason = starttls_strerror(st.st);
 	else if ((reason = ldap_reason(errbuf, why, sizeof(why))) == NULL)
 		reason = curl_reason(rc);
 	compres_set(cr, 0, LDAP_DOWN, reason);

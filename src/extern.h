@@ -5,6 +5,9 @@
 #ifndef PORTUS_HEALTH_EXTERN_H
 #define PORTUS_HEALTH_EXTERN_H
 
+#include <sys/socket.h>
+#include <netinet/in.h>
+
 #include <stddef.h>
 #include <stdio.h>
 
@@ -210,6 +213,25 @@ void		 http_check_clair(struct http *, const struct config *,
 		    double, struct compres *);
 void		 http_check_ldap(struct http *, const struct config *,
 		    double, struct compres *);
+
+/* starttls.c: LDAP STARTTLS done ahead of libcurl, through a relay. */
+struct relay;
+
+enum tlsstatus {
+	TLS_OK,
+	TLS_REFUSED,
+	TLS_TIMEOUT,
+	TLS_RESET,
+	TLS_NOT_LDAP,
+	TLS_DENIED,		/* the server answered with a resultCode */
+	TLS_SYSTEM
+};
+
+const char	*starttls_strerror(enum tlsstatus);
+long		 starttls_parse(const unsigned char *, size_t, int *);
+enum tlsstatus	 relay_open(const struct sockaddr *, socklen_t, double,
+		    struct relay **, int *, struct sockaddr_in *, int *);
+void		 relay_close(struct relay *);
 
 /* health.c: one health run, its deadline, the cache, coalescing. */
 struct result {

@@ -4,6 +4,10 @@
 #   fake-http.py --hang PORT
 #       Accepts TCP connections and never answers them; a connection is only
 #       closed once the client closes it (i.e. a peer that hangs).
+#   fake-http.py --banner PORT TEXT
+#       Greets every connection with TEXT and a CRLF, as SMTP or FTP servers
+#       do, then reads and discards until the client closes (a server that
+#       speaks another protocol).
 #   fake-http.py PORT STATUS [HEADERLINE]
 #       An HTTP/1.1 server answering every GET (and HEAD) with STATUS, the
 #       optional extra header HEADERLINE ("Name: value") and a small body,
@@ -19,6 +23,14 @@ def hang(port):
     listener = socket.create_server(("127.0.0.1", port))
     while True:
         conn, _ = listener.accept()
+        threading.Thread(target=drain, args=(conn,), daemon=True).start()
+
+
+def banner(port, text):
+    listener = socket.create_server(("127.0.0.1", port))
+    while True:
+        conn, _ = listener.accept()
+        conn.sendall(text.encode() + b"\r\n")
         threading.Thread(target=drain, args=(conn,), daemon=True).start()
 
 
@@ -58,10 +70,12 @@ def serve(port, status, headerline):
 def main(argv):
     if len(argv) == 2 and argv[0] == "--hang":
         hang(int(argv[1]))
+    elif len(argv) == 3 and argv[0] == "--banner":
+        banner(int(argv[1]), argv[2])
     elif len(argv) in (2, 3):
         serve(int(argv[0]), int(argv[1]), argv[2] if len(argv) == 3 else None)
     else:
-        sys.exit("usage: fake-http.py --hang PORT | fake-http.py PORT STATUS [HEADERLINE]")
+        sys.exit("usage: fake-http.py --hang PORT | --banner PORT TEXT | PORT STATUS [HEADERLINE]")
 
 
 main(sys.argv[1:])

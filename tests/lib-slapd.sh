@@ -46,6 +46,18 @@ objectclass ( 0.9.2342.19200300.100.4.19 NAME 'simpleSecurityObject'
 EOF
 }
 
+# _slapd_tls: the certificate of lib.sh's _make_cert, for ldaps:// and for
+# STARTTLS on ldap:// (slapd offers STARTTLS as soon as it has one); none
+# when SLAPD_TLS=0, so that slapd refuses STARTTLS.
+_slapd_tls() {
+  if [[ ${SLAPD_TLS:-1} == 0 ]]; then
+    echo "# No certificate: STARTTLS is refused."
+  else
+    echo "TLSCertificateFile $T/registry.crt"
+    echo "TLSCertificateKeyFile $T/registry.key"
+  fi
+}
+
 # _slapd_conf DIR ROOTPW_HASH: print a slapd.conf (the old-style
 # configuration, still read by OpenLDAP 2.5 through -f) for the server in DIR.
 _slapd_conf() {
@@ -58,10 +70,7 @@ moduleload back_mdb
 pidfile $d/slapd.pid
 argsfile $d/slapd.args
 
-# The certificate of lib.sh's _make_cert, for ldaps:// and for STARTTLS on
-# ldap:// (slapd offers STARTTLS as soon as it has a certificate).
-TLSCertificateFile $T/registry.crt
-TLSCertificateKeyFile $T/registry.key
+$(_slapd_tls)
 
 # Global, so they also cover the root DSE and cn=Subschema: passwords are
 # only used to bind, everything else is readable, anonymously too.
@@ -102,8 +111,10 @@ userPassword: $1
 EOF
 }
 
-# _slapd_listening: true once slapd listens on both its ports.
-_slapd_listening() { _listening "$LDAP_PORT" && _listening "$LDAPS_PORT"; }
+# _slapd_listening: true once slapd listens on its ports.
+_slapd_listening() {
+  _listening "$LDAP_PORT" && { [[ ${SLAPD_TLS:-1} == 0 ]] || _listening "$LDAPS_PORT"; }
+}
 
 # slapd_start: a fresh directory (suffix LDAP_BASE) on free ports: plain LDAP
 # with STARTTLS on LDAP_PORT, LDAP over TLS on LDAPS_PORT; LDAP_CA verifies
@@ -111,7 +122,8 @@ _slapd_listening() { _listening "$LDAP_PORT" && _listening "$LDAPS_PORT"; }
 # LDAP_BASE, ou=people,LDAP_BASE and LDAP_USER_DN (uid=portus, password
 # LDAP_USER_PW); LDAP_ADMIN_DN (password LDAP_ADMIN_PW) is the rootdn.
 # slapd_start [again]: "again" starts it once more on the ports and with the
-# database it had (after slapd_stop).
+# database it had (after slapd_stop). SLAPD_TLS=0: no certificate, so no
+# ldaps:// listener either and STARTTLS is refused.
 slapd_start() {
   local d=$T/slapd admin_hash user_hash
   if [[ ${1:-} != again ]]; then
@@ -125,20 +137,25 @@ slapd_start() {
     mkdir -p "$d/data"
     chmod 700 "$d" # it holds the password hashes
     _slapd_schema >"$d/schema.conf"
+    echo "$admin_hash" >"$d/admin.hash"
     _slapd_conf "$d" "$admin_hash" >"$d/slapd.conf"
     _slapd_ldif "$user_hash" >"$d/init.ldif"
     # slapadd fills the database before slapd runs; -q skips its consistency
     # checks, which a generated LDIF does not need.
     LDAPNOINIT=1 slapadd -q -f "$d/slapd.conf" -l "$d/init.ldif" >"$T/slapadd.log" 2>&1 ||
       die_log slapadd "slapadd could not load the test entries"
+  else
+    # Written again, so that SLAPD_TLS may differ from the first start.
+    _slapd_conf "$d" "$(cat "$d/admin.hash")" >"$d/slapd.conf"
   fi
   LDAP_CA=$T/registry.crt
   export LDAP_PORT LDAPS_PORT LDAP_CA
   # Run as root (no -u/-g), so the root-owned key and database stay readable.
   # -d keeps slapd in the foreground, logging to stderr; LDAPNOINIT keeps its
   # client library from reading /etc/ldap/ldap.conf.
-  spawn slapd env LDAPNOINIT=1 "$SLAPD_BIN" -d "$SLAPD_DEBUG" -f "$d/slapd.conf" \
-    -h "ldap://127.0.0.1:$LDAP_PORT/ ldaps://127.0.0.1:$LDAPS_PORT/"
+  local urls="ldap://127.0.0.1:$LDAP_PORT/ ldaps://127.0.0.1:$LDAPS_PORT/"
+  [[ ${SLAPD_TLS:-1} != 0 ]] || urls="ldap://127.0.0.1:$LDAP_PORT/"
+  spawn slapd env LDAPNOINIT=1 "$SLAPD_BIN" -d "$SLAPD_DEBUG" -f "$d/slapd.conf" -h "$urls"
   LDAP_PID=$SPAWNED_PID
   export LDAP_PID
   _poll 15 "$LDAP_PID" _slapd_listening ||

@@ -393,6 +393,15 @@ hang_start() {
   export HANG_PORT HANG_PID
 }
 
+# banner_start TEXT: a TCP peer on BANNER_PORT that greets with TEXT, as SMTP
+# or FTP servers do, and says nothing more.
+banner_start() {
+  BANNER_PORT=$(free_port)
+  _start_listener "banner-$BANNER_PORT" "$BANNER_PORT" python3 "$ROOT/tests/fake-http.py" --banner "$BANNER_PORT" "$1"
+  BANNER_PID=$SPAWNED_PID
+  export BANNER_PORT BANNER_PID
+}
+
 # fakehttp_start STATUS [HEADERLINE]: HTTP server on FAKE_PORT answering every
 # GET with STATUS (and HEADERLINE, e.g. "Docker-Distribution-Api-Version: registry/2.0").
 fakehttp_start() {

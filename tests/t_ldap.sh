@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The LDAP component against a real slapd on loopback: anonymous and
 # authenticated binds, the server's reason on failure, simple_tls (ldaps)
-# and start_tls with and without the CA, a server that never answers, and
-# the bind password kept out of every answer and log line.
+# and start_tls with and without the CA (and refused by the server), a
+# server that never answers or speaks another protocol, and the bind
+# password kept out of every answer and log line.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-slapd.sh"
@@ -61,19 +62,70 @@ t_eq "simple_tls with health.ca_file" "LDAP server is reachable" "$(json_get .ld
 PORTUS_HEALTH_CA_FILE=$LDAP_CA PORTUS_LDAP_ENCRYPTION_METHOD=simple_tls PORTUS_LDAP_PORT=$LDAPS_PORT \
   PORTUS_LDAP_AUTHENTICATION_PASSWORD=wrong cgi_req GET /_health/ldap
 t_eq "simple_tls, wrong password" "LDAP server is not reachable: Invalid Credentials (code 49)" "$(json_get .ldap.msg)"
-# STARTTLS through libcurl's OpenLDAP backend is broken in libcurl 7.87 to
-# 8.5 (Debian 12 has 7.88): the check says so instead of a false failure.
-curlver=$(curl --version | awk 'NR == 1 { print $2 }')
-PORTUS_HEALTH_CA_FILE=$LDAP_CA PORTUS_LDAP_ENCRYPTION_METHOD=start_tls cgi_req GET /_health/ldap
-if printf '%s\n8.6.0\n' "$curlver" | sort -V -C; then
-  t_eq "start_tls with libcurl $curlver: says it needs 8.6" \
-    "LDAP server is not reachable: start_tls needs libcurl 8.6 or later" "$(json_get .ldap.msg)"
-else
-  t_eq "start_tls with health.ca_file" "LDAP server is reachable" "$(json_get .ldap.msg)"
-  PORTUS_LDAP_ENCRYPTION_METHOD=start_tls cgi_req GET /_health/ldap
-  t_eq "start_tls, unknown CA" "LDAP server is not reachable: SSL error" "$(json_get .ldap.msg)"
-fi
-# The server offers STARTTLS all the same (checked with OpenLDAP's client).
+# start_tls: the extended operation on ldap://, then TLS and the bind.
+export PORTUS_LDAP_ENCRYPTION_METHOD=start_tls
+PORTUS_HEALTH_CA_FILE=$LDAP_CA cgi_req GET /_health/ldap
+t_eq "start_tls with health.ca_file" "LDAP server is reachable" "$(json_get .ldap.msg)"
+# slapd's log: STARTTLS, TLS established, then the bind on that connection
+# with a security strength above 0 (the password crossed inside TLS).
+conn=$(sed -n 's/.* conn=\([0-9]*\) op=0 STARTTLS$/\1/p' "$T/slapd.log" | tail -n 1)
+t_match "slapd saw STARTTLS" '^[0-9]+$' "$conn"
+t_match "slapd: TLS established on that connection" "conn=$conn fd=[0-9]+ TLS established" "$(<"$T/slapd.log")"
+t_match "slapd: the bind came inside TLS" \
+  "conn=$conn op=1 BIND dn=\"$LDAP_USER_DN\" mech=SIMPLE bind_ssf=0 ssf=[1-9][0-9]*" "$(<"$T/slapd.log")"
+PORTUS_HEALTH_CA_FILE=$LDAP_CA PORTUS_LDAP_HOSTNAME=localhost cgi_req GET /_health/ldap
+t_eq "start_tls by host name" "LDAP server is reachable" "$(json_get .ldap.msg)"
+cgi_req GET /_health/ldap
+t_eq "start_tls, unknown CA" "LDAP server is not reachable: SSL error" "$(json_get .ldap.msg)"
+# The certificate names 127.0.0.1 and localhost, not ::ffff:127.0.0.1 (the
+# same server, by its IPv4-mapped address): the name is still checked.
+PORTUS_HEALTH_CA_FILE=$LDAP_CA PORTUS_LDAP_HOSTNAME=::ffff:127.0.0.1 cgi_req GET /_health/ldap
+t_eq "start_tls, a name the certificate does not carry" "LDAP server is not reachable: SSL error" "$(json_get .ldap.msg)"
+PORTUS_LDAP_ENCRYPTION_METHOD= PORTUS_LDAP_HOSTNAME=::ffff:127.0.0.1 cgi_req GET /_health/ldap
+t_eq "plain LDAP to an IPv6 address" "LDAP server is reachable" "$(json_get .ldap.msg)"
+PORTUS_HEALTH_CA_FILE=$LDAP_CA PORTUS_LDAP_AUTHENTICATION_PASSWORD=wrong cgi_req GET /_health/ldap
+t_eq "start_tls, wrong password" "LDAP server is not reachable: Invalid Credentials (code 49)" "$(json_get .ldap.msg)"
+PORTUS_HEALTH_CA_FILE=$LDAP_CA PORTUS_LDAP_PORT=$(free_port) cgi_req GET /_health/ldap
+t_eq "start_tls, nothing listening" "LDAP server is not reachable: connection refused" "$(json_get .ldap.msg)"
+PORTUS_HEALTH_CA_FILE=$LDAP_CA PORTUS_LDAP_PORT=$LDAPS_PORT cgi_req GET /_health/ldap
+t_eq "start_tls to an ldaps port" "LDAP server is not reachable: connection reset" "$(json_get .ldap.msg)"
+banner_start "220 smtp.portus.test ESMTP"
+PORTUS_HEALTH_CA_FILE=$LDAP_CA PORTUS_LDAP_PORT=$BANNER_PORT cgi_req GET /_health/ldap
+t_eq "start_tls to a mail server" "LDAP server is not reachable: not an LDAP server" "$(json_get .ldap.msg)"
+start=$(date +%s%N)
+PORTUS_HEALTH_CA_FILE=$LDAP_CA PORTUS_LDAP_PORT=$HANG_PORT PORTUS_LDAP_TIMEOUT=1 cgi_req GET /_health/ldap
+took=$((($(date +%s%N) - start) / 1000000))
+t_eq "start_tls, a server that never answers" "LDAP server is not reachable: connection timed out" "$(json_get .ldap.msg)"
+t_match "start_tls: ldap.timeout 1 is honoured (${took} ms)" '^(1[0-9]{3}|[0-9]{1,3})$' "$took"
+
+# One FastCGI responder, many start_tls runs: no socket or thread is left.
+PORTUS_HEALTH_CA_FILE=$LDAP_CA fcgi_start
+fcgi_req GET /_health/ldap
+t_eq "fcgi start_tls" "LDAP server is reachable" "$(json_get .ldap.msg)"
+fds=$(ls "/proc/$FCGI_PID/fd" | wc -l)
+threads=$(ls "/proc/$FCGI_PID/task" | wc -l)
+for _ in 1 2 3 4 5; do fcgi_req GET /_health/ldap; done
+t_eq "fcgi start_tls, fifth run" "LDAP server is reachable" "$(json_get .ldap.msg)"
+t_eq "five start_tls runs leave no descriptor open" "$fds" "$(ls "/proc/$FCGI_PID/fd" | wc -l)"
+t_eq "five start_tls runs leave no thread" "$threads" "$(ls "/proc/$FCGI_PID/task" | wc -l)"
+stop_pid "$FCGI_PID"
+
+# A server without a certificate refuses STARTTLS, with its reason.
+slapd_stop
+SLAPD_TLS=0 slapd_start again
+PORTUS_HEALTH_CA_FILE=$LDAP_CA cgi_req GET /_health/ldap
+t_eq "start_tls refused by the server" "LDAP server is not reachable: start_tls refused: Protocol Error (code 2)" \
+  "$(json_get .ldap.msg)"
+t_eq "start_tls refused: 503" 503 "$RESP_STATUS"
+tail=$(tail -n 5 "$T/slapd.log")
+t_match "start_tls refused: slapd's log ends with that request" ' op=0 EXT oid=1\.3\.6\.1\.4\.1\.1466\.20037' "$tail"
+t_nomatch "start_tls refused: no bind followed (the password was never sent)" " BIND " "$tail"
+slapd_stop
+slapd_start again
+unset PORTUS_LDAP_ENCRYPTION_METHOD
+fcgi_start
+
+# The server offers STARTTLS to OpenLDAP's own client as well.
 out=$(LDAPTLS_CACERT=$LDAP_CA ldapwhoami -x -ZZ -H "ldap://127.0.0.1:$LDAP_PORT" -D "$LDAP_USER_DN" -w "$LDAP_USER_PW" 2>&1) && rc=0 || rc=$?
 t_eq "slapd offers STARTTLS (ldapwhoami -ZZ)" "0 dn:$LDAP_USER_DN" "$rc $out"
 

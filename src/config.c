@@ -470,7 +470,107 @@ struct walk {
 	const char	*name;
 	char		*err;
 	size_t		 errsz;
+	int		 merges;	/* merged mappings walked so far */
 };
+
+/*
+ * Mappings whose keys win over the one being walked: the mapping holding
+ * a merge key over what it merges, and earlier merged mappings over later
+ * ones (YAML's merge key, as Ruby's Psych applies it).
+ */
+struct shadow {
+	yaml_node_t		*map;
+	int			 own;	/* its own keys only, not its merges */
+	const struct shadow	*next;
+};
+
+#define MERGE_DEPTH	8	/* nested merge keys */
+#define MERGE_MAX	64	/* merged mappings in one file */
+
+/* Returns whether n is YAML's merge key: a plain "<<". */
+static int
+is_merge_key(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE &&
+	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    strcmp((const char *)n->data.scalar.value, "<<") == 0;
+}
+
+/* Returns whether the scalar nodes a and b hold the same text. */
+static int
+same_key(const yaml_node_t *a, const yaml_node_t *b)
+{
+	return a->type == YAML_SCALAR_NODE && b->type == YAML_SCALAR_NODE &&
+	    a->data.scalar.length == b->data.scalar.length &&
+	    memcmp(a->data.scalar.value, b->data.scalar.value,
+	    a->data.scalar.length) == 0;
+}
+
+/*
+ * Returns whether mapping map gives key kn a value, itself or through
+ * its merge keys (those down to MERGE_DEPTH from depth; none when depth
+ * is MERGE_DEPTH).
+ */
+static int
+has_key(yaml_document_t *doc, yaml_node_t *map, const yaml_node_t *kn,
+    int depth)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_item_t	*it;
+	yaml_node_t		*k, *v, *m;
+
+	if (map == NULL || map->type != YAML_MAPPING_NODE)
+		return 0;
+	for (p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		if ((k = yaml_document_get_node(doc, p->key)) == NULL ||
+		    (v = yaml_document_get_node(doc, p->value)) == NULL)
+			continue;
+		if (!is_merge_key(k)) {
+			if (same_key(k, kn))
+				return 1;
+			continue;
+		}
+		if (depth >= MERGE_DEPTH)
+			continue;
+		if (v->type == YAML_MAPPING_NODE &&
+		    has_key(doc, v, kn, depth + 1))
+			return 1;
+		if (v->type != YAML_SEQUENCE_NODE)
+			continue;
+		for (it = v->data.sequence.items.start;
+		    it < v->data.sequence.items.top; it++)
+			if ((m = yaml_document_get_node(doc, *it)) != NULL &&
+			    has_key(doc, m, kn, depth + 1))
+				return 1;
+	}
+	return 0;
+}
+
+/* Returns the key node that gives kn again after pair in map, or NULL. */
+static yaml_node_t *
+given_again(yaml_document_t *doc, yaml_node_t *map, yaml_node_pair_t *pair,
+    const yaml_node_t *kn)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k;
+
+	for (p = pair + 1; p < map->data.mapping.pairs.top; p++)
+		if ((k = yaml_document_get_node(doc, p->key)) != NULL &&
+		    !is_merge_key(k) && same_key(k, kn))
+			return k;
+	return NULL;
+}
+
+/* Returns whether a mapping of sh gives key kn a value. */
+static int
+shadowed(yaml_document_t *doc, const yaml_node_t *kn, const struct shadow *sh)
+{
+	for (; sh != NULL; sh = sh->next)
+		if (has_key(doc, sh->map, kn, sh->own ? MERGE_DEPTH : 0))
+			return 1;
+	return 0;
+}
 
 /* Joins the scalars of a YAML list with ", " into *out (to free).
  * Returns a status. */
@@ -509,12 +609,75 @@ join_list(struct walk *w, yaml_node_t *seq, const char *path,
 	return CONF_OK;
 }
 
-/* Applies one mapping node found at prefix.  Returns a status. */
+static enum cstatus walk_mapping(struct walk *, yaml_node_t *, const char *,
+		    const struct shadow *, int);
+
+/*
+ * Applies what the merge key of map (on line) brings in (v: one mapping
+ * or a list of them, the first winning), under the keys of map itself
+ * and of the shadows sh.  Returns a status.
+ */
 static enum cstatus
-walk_mapping(struct walk *w, yaml_node_t *map, const char *prefix)
+walk_merge(struct walk *w, yaml_node_t *map, yaml_node_t *v,
+    unsigned long line, const char *prefix, const struct shadow *sh,
+    int depth)
+{
+	struct shadow		 own = { map, 1, sh }, chain[MERGE_MAX];
+	const struct shadow	*top = &own;
+	yaml_node_item_t	*it;
+	yaml_node_t		*m;
+	enum cstatus		 st;
+	size_t			 n = 0;
+
+	if (depth >= MERGE_DEPTH)
+		return cerr(CONF_ERR_YAML, w->err, w->errsz, "%s:%lu: merge "
+		    "keys nested more than %d deep", w->name, line,
+		    MERGE_DEPTH);
+	if (v->type == YAML_MAPPING_NODE) {
+		if (++w->merges > MERGE_MAX)
+			goto toomany;
+		return walk_mapping(w, v, prefix, top, depth + 1);
+	}
+	if (v->type != YAML_SEQUENCE_NODE)
+		return cerr(CONF_ERR_TYPE, w->err, w->errsz, "%s:%lu: the "
+		    "merge key << takes a mapping or a list of mappings",
+		    w->name, line);
+	for (it = v->data.sequence.items.start;
+	    it < v->data.sequence.items.top; it++) {
+		m = yaml_document_get_node(w->doc, *it);
+		if (m == NULL || m->type != YAML_MAPPING_NODE)
+			return cerr(CONF_ERR_TYPE, w->err, w->errsz,
+			    "%s:%lu: the merge key << takes a mapping or a "
+			    "list of mappings", w->name, line);
+		if (++w->merges > MERGE_MAX || n == MERGE_MAX)
+			goto toomany;
+		if ((st = walk_mapping(w, m, prefix, top, depth + 1)) !=
+		    CONF_OK)
+			return st;
+		/* This one wins over the ones after it. */
+		chain[n].map = m;
+		chain[n].own = 0;
+		chain[n].next = top;
+		top = &chain[n++];
+	}
+	return CONF_OK;
+toomany:
+	return cerr(CONF_ERR_YAML, w->err, w->errsz, "%s:%lu: more than %d "
+	    "merged mappings", w->name, line, MERGE_MAX);
+}
+
+/*
+ * Applies one mapping node found at prefix, but no key that a shadowing
+ * mapping in sh sets (depth: of merge keys).  A key given twice counts
+ * once, the last time; a section given twice is the last one alone, as
+ * Ruby reads it.  Returns a status.
+ */
+static enum cstatus
+walk_mapping(struct walk *w, yaml_node_t *map, const char *prefix,
+    const struct shadow *sh, int depth)
 {
 	yaml_node_pair_t	*pair;
-	yaml_node_t		*kn, *vn;
+	yaml_node_t		*kn, *vn, *again;
 	char			 path[256], src[160], q[64], *list = NULL;
 	const char		*key, *kind;
 	enum cstatus		 st;
@@ -535,7 +698,29 @@ walk_mapping(struct walk *w, yaml_node_t *map, const char *prefix)
 			    "ignored", w->name, line);
 			continue;
 		}
+		if (is_merge_key(kn)) {
+			if ((st = walk_merge(w, map, vn, line, prefix, sh,
+			    depth)) != CONF_OK)
+				return st;
+			continue;
+		}
 		key = (const char *)kn->data.scalar.value;
+		if ((again = given_again(w->doc, map, pair, kn)) != NULL) {
+			plog(PL_WARN, "%s:%lu: %s is given again on line %lu, "
+			    "which counts instead", w->name, line,
+			    quote_value(0, key, q, sizeof(q)),
+			    (unsigned long)again->start_mark.line + 1);
+			continue;
+		}
+		if (shadowed(w->doc, kn, sh))
+			continue;
+		/* Ruby reads "ldap.enabled: true" as a key of that name. */
+		if (strchr(key, '.') != NULL || *key == '\0') {
+			plog(PL_WARN, "%s:%lu: unknown key %s ignored (a "
+			    "section is a mapping of its own)", w->name, line,
+			    quote_value(0, key, q, sizeof(q)));
+			continue;
+		}
 		if (snprintf(path, sizeof(path), "%s%s%s", prefix,
 		    *prefix ? "." : "", key) >= (int)sizeof(path)) {
 			plog(PL_WARN, "%s:%lu: key too long, ignored",
@@ -551,7 +736,8 @@ walk_mapping(struct walk *w, yaml_node_t *map, const char *prefix)
 				    + 1, path, vn->type == YAML_SCALAR_NODE ?
 				    "a scalar" : "a list");
 			if (is_section(path)) {
-				if ((st = walk_mapping(w, vn, path)) != CONF_OK)
+				if ((st = walk_mapping(w, vn, path, NULL,
+				    depth)) != CONF_OK)
 					return st;
 			} else if (!is_portus_key(path))
 				plog(PL_WARN, "%s:%lu: unknown key %s ignored",
@@ -649,7 +835,8 @@ config_load_yaml(struct config *cfg, const char *buf, size_t len,
 	w.name = name;
 	w.err = err;
 	w.errsz = errsz;
-	st = walk_mapping(&w, root, "");
+	w.merges = 0;
+	st = walk_mapping(&w, root, "", NULL, 0);
 out:
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);

@@ -119,6 +119,36 @@ t_match "unknown key: a warning with file and line" "$cfg:3: unknown key \"healt
 t_match "db.* in the file: environment only" "$cfg:5: db.host is read from the environment only \\(PORTUS_DB_HOST\\)" "$ERR"
 t_eq "db.* in the file is not applied" 'db.host "localhost" # default' "$(printed db.host)"
 
+# Anchors and merge keys, a section given twice, a dotted key: read as
+# Ruby's Psych reads them (Portus's own loader).
+cat >"$cfg" <<'YAML'
+x-ldap: &ldap
+  hostname: ldap.portus.test
+  port: 636
+  timeout: 9
+ldap:
+  <<: *ldap
+  enabled: true
+  port: 389
+health:
+  timeout: 3
+health:
+  cache_ttl: 7
+registry.hostname: registry.portus.test
+YAML
+run_err
+t_eq "merge keys: no error" 0 "$ERR_RC"
+t_eq "merge key: a merged value, with its line" "ldap.hostname \"ldap.portus.test\" # $cfg:2" "$(printed ldap.hostname)"
+t_eq "merge key: the mapping's own value wins" "ldap.port 389 # $cfg:8" "$(printed ldap.port)"
+t_eq "merge key: beside the mapping's own keys" "ldap.enabled true # $cfg:7" "$(printed ldap.enabled)"
+t_eq "a section given twice: the last one alone" "health.timeout 5 # default" "$(printed health.timeout)"
+t_eq "a section given twice: the last one applies" "health.cache_ttl 7 # $cfg:12" "$(printed health.cache_ttl)"
+t_match "a section given twice: a warning naming both lines" "$cfg:9: \"health\" is given again on line 11, which counts instead" "$ERR"
+t_eq "a dotted key is not a path" 'registry.hostname "" # default' "$(printed registry.hostname)"
+t_match "a dotted key: a warning" "$cfg:13: unknown key \"registry.hostname\" ignored" "$ERR"
+printf 'health: &h\n  timeout: 3\n  <<: *h\n' >"$cfg"
+check_error "a mapping merging itself" "$cfg:3: merge keys nested more than 8 deep"
+
 # Secrets: masked in --print-config, never echoed in an error.
 rm -f "$cfg"
 out=$(PORTUS_DB_PASSWORD=s3cret-db-pw PORTUS_LDAP_AUTHENTICATION_PASSWORD=s3cret-ldap-pw "$B" --print-config 2>&1)

@@ -359,6 +359,125 @@ START_TEST(cfg_yaml_flow_mapping)
 }
 END_TEST
 
+START_TEST(cfg_yaml_merge_key)
+{
+	/* The mapping's own keys win, before or after the merge key. */
+	ck_assert_int_eq(yaml(
+	    "x-ldap: &common\n"
+	    "  hostname: ldap.portus.test\n"
+	    "  port: 636\n"
+	    "  timeout: 9\n"
+	    "ldap:\n"
+	    "  port: 389\n"
+	    "  <<: *common\n"
+	    "  enabled: true\n"), CONF_OK);
+	ck_assert_str_eq(cfg_str(&cfg, K_LDAP_HOSTNAME), "ldap.portus.test");
+	ck_assert_int_eq(cfg_int(&cfg, K_LDAP_PORT), 389);
+	ck_assert_int_eq(cfg_int(&cfg, K_LDAP_TIMEOUT), 9);
+	ck_assert_int_eq(cfg_int(&cfg, K_LDAP_ENABLED), 1);
+	/* A merged value names the line it came from. */
+	ck_assert_str_eq(cfg.v[K_LDAP_TIMEOUT].src, YNAME ":4");
+}
+END_TEST
+
+START_TEST(cfg_yaml_merge_list_first_wins)
+{
+	ck_assert_int_eq(yaml(
+	    "a: &a {timeout: 3}\n"
+	    "b: &b {timeout: 4, cache_ttl: 6}\n"
+	    "c: &c {<<: *b, workers: 7}\n"
+	    "health:\n"
+	    "  <<: [*a, *c]\n"), CONF_OK);
+	ck_assert_int_eq(cfg_int(&cfg, K_HEALTH_TIMEOUT), 3);
+	ck_assert_int_eq(cfg_int(&cfg, K_HEALTH_CACHE_TTL), 6);
+	ck_assert_int_eq(cfg_int(&cfg, K_HEALTH_WORKERS), 7);
+}
+END_TEST
+
+START_TEST(cfg_yaml_merge_whole_sections)
+{
+	/* A merged section is replaced whole by the mapping's own. */
+	ck_assert_int_eq(yaml(
+	    "base: &base\n"
+	    "  ldap: {enabled: true, port: 1389}\n"
+	    "  health: {timeout: 8}\n"
+	    "<<: *base\n"
+	    "ldap: {hostname: ldap.portus.test}\n"), CONF_OK);
+	ck_assert_int_eq(cfg_int(&cfg, K_HEALTH_TIMEOUT), 8);
+	ck_assert_str_eq(cfg_str(&cfg, K_LDAP_HOSTNAME), "ldap.portus.test");
+	ck_assert_int_eq(cfg_int(&cfg, K_LDAP_ENABLED), 0);
+	ck_assert_int_eq(cfg_int(&cfg, K_LDAP_PORT), 389);
+}
+END_TEST
+
+START_TEST(cfg_yaml_merge_errors)
+{
+	ck_assert_int_eq(yaml("health:\n  <<: 5\n"), CONF_ERR_TYPE);
+	ck_assert_str_eq(err, YNAME ":2: the merge key << takes a mapping "
+	    "or a list of mappings");
+	config_free(&cfg);
+	config_setup();
+	ck_assert_int_eq(yaml("health:\n  <<: [{timeout: 3}, x]\n"),
+	    CONF_ERR_TYPE);
+	config_free(&cfg);
+	config_setup();
+	/* A mapping that merges itself ends in an error, not a loop. */
+	ck_assert_int_eq(yaml("health: &h\n  timeout: 3\n  <<: *h\n"),
+	    CONF_ERR_YAML);
+	ck_assert_ptr_nonnull(strstr(err, "merge keys nested more than"));
+	config_free(&cfg);
+	config_setup();
+	/* Merges that multiply are cut off. */
+	ck_assert_int_eq(yaml(
+	    "a: &a {timeout: 3}\n"
+	    "b: &b {<<: [*a, *a, *a, *a, *a, *a, *a, *a]}\n"
+	    "c: &c {<<: [*b, *b, *b, *b, *b, *b, *b, *b]}\n"
+	    "d: &d {<<: [*c, *c, *c, *c, *c, *c, *c, *c]}\n"
+	    "health: {<<: [*d, *d, *d, *d, *d, *d, *d, *d]}\n"),
+	    CONF_ERR_YAML);
+	ck_assert_ptr_nonnull(strstr(err, "more than 64 merged mappings"));
+	config_free(&cfg);
+	config_setup();
+	/* A quoted "<<" is an ordinary (unknown) key. */
+	ck_assert_int_eq(yaml("a: &a {timeout: 3}\nhealth:\n  '<<': *a\n"),
+	    CONF_OK);
+	ck_assert_int_eq(cfg_int(&cfg, K_HEALTH_TIMEOUT), 5);
+}
+END_TEST
+
+START_TEST(cfg_yaml_last_key_wins)
+{
+	/* As Ruby reads it: a section given twice is the last one alone. */
+	ck_assert_int_eq(yaml(
+	    "health:\n"
+	    "  timeout: 3\n"
+	    "  timeout: 4\n"
+	    "ldap:\n"
+	    "  enabled: true\n"
+	    "ldap:\n"
+	    "  port: 1389\n"), CONF_OK);
+	ck_assert_int_eq(cfg_int(&cfg, K_HEALTH_TIMEOUT), 4);
+	ck_assert_str_eq(cfg.v[K_HEALTH_TIMEOUT].src, YNAME ":3");
+	ck_assert_int_eq(cfg_int(&cfg, K_LDAP_PORT), 1389);
+	ck_assert_int_eq(cfg_int(&cfg, K_LDAP_ENABLED), 0);
+	/* The earlier one is not even type-checked. */
+	config_free(&cfg);
+	config_setup();
+	ck_assert_int_eq(yaml("health:\n  timeout: soon\n  timeout: 4\n"),
+	    CONF_OK);
+	ck_assert_int_eq(cfg_int(&cfg, K_HEALTH_TIMEOUT), 4);
+}
+END_TEST
+
+START_TEST(cfg_yaml_dotted_key_is_not_a_path)
+{
+	ck_assert_int_eq(yaml("ldap.enabled: true\nhealth:\n  "
+	    "database.migrations_path: /x\n"), CONF_OK);
+	ck_assert_int_eq(cfg_int(&cfg, K_LDAP_ENABLED), 0);
+	ck_assert_str_eq(cfg_str(&cfg, K_HEALTH_MIGRATIONS), "");
+}
+END_TEST
+
 START_TEST(cfg_yaml_bool_yes_no_true_false)
 {
 	ck_assert_int_eq(yaml("registry:\n  use_ssl: yes\n"), CONF_OK);
@@ -1645,6 +1764,12 @@ config_suite(void)
 	tcase_add_test(tc, cfg_yaml_nested_override);
 	tcase_add_test(tc, cfg_yaml_source_names_file_line);
 	tcase_add_test(tc, cfg_yaml_flow_mapping);
+	tcase_add_test(tc, cfg_yaml_merge_key);
+	tcase_add_test(tc, cfg_yaml_merge_list_first_wins);
+	tcase_add_test(tc, cfg_yaml_merge_whole_sections);
+	tcase_add_test(tc, cfg_yaml_merge_errors);
+	tcase_add_test(tc, cfg_yaml_last_key_wins);
+	tcase_add_test(tc, cfg_yaml_dotted_key_is_not_a_path);
 	tcase_add_test(tc, cfg_yaml_bool_yes_no_true_false);
 	tcase_add_test(tc, cfg_yaml_string_key_keeps_integer_text);
 	tcase_add_test(tc, cfg_yaml_quoted_int_is_type_error);

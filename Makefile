@@ -7,7 +7,7 @@ LIBEXEC	 = $(PREFIX)/lib/portus-health
 MANDIR	 = $(PREFIX)/share/man
 DOCDIR	 = $(PREFIX)/share/doc/portus-health
 CC	?= cc
-PKGS	 = libcurl libpq json-c yaml-0.1
+PKGS	 = libcurl libpq libmariadb json-c yaml-0.1
 
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
@@ -23,8 +23,10 @@ CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
-OBJS	 = src/config.o src/request.o src/health.o src/check_db.o \
-	   src/check_http.o src/starttls.o src/report.o src/log.o
+OBJS	 = src/config.o src/request.o src/component.o src/health.o \
+	   src/site.o src/check_db.o src/check_pg.o src/check_mysql.o \
+	   src/curl.o src/check_registry.o src/check_clair.o \
+	   src/check_ldap.o src/starttls.o src/report.o src/log.o
 BIN	 = cgi-bin/portus-health
 UNIT	 = tests/unit/unit
 

@@ -124,7 +124,7 @@ route(char *buf)
 		return;
 	env[0] = env[1] = NULL;
 	if (allow != NULL) {
-		config_envname(K_HEALTH_ALLOW, name, sizeof(name));
+		config_envname(NULL, K_HEALTH_ALLOW, name, sizeof(name));
 		len = strlen(name) + 1 + strlen(allow) + 1;
 		if ((var = malloc(len)) == NULL)
 			goto out;

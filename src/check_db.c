@@ -1,47 +1,97 @@
 /*
- * The database component, with Portus's semantics: connect with the
- * PORTUS_DB_* settings, then look at schema_migrations (and, when asked,
- * the first row of registries).  All libpq calls live here.  Everything
- * is non-blocking against one absolute deadline, and the connection is
- * kept across runs and made again after a failure.
+ * The database component, with Portus's semantics, over either of
+ * Portus's two adapters: PORTUS_DB_ADAPTER unset or "mysql2" is MariaDB
+ * or MySQL (check_mysql.c), "postgresql" is PostgreSQL (check_pg.c).
+ * Connect with the PORTUS_DB_* settings, then look at schema_migrations
+ * (and, when the registry check needs it, the first row of registries).
+ * Both queries are plain SQL that either dialect runs; the comparison
+ * with the migrations on disk happens here.  The connection is kept
+ * across runs and made again after a failure.
  */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <libpq-fe.h>
 
 #include "extern.h"
 
 #define VERSION_LEN	14	/* Rails migration versions: YYYYMMDDHHMMSS */
 #define VERSIONS_MAX	4096
 
+/* The kept handle: a driver's connection, and which driver made it. */
 struct db {
-	PGconn	*conn;		/* kept between runs; NULL after a failure */
+	const struct dbdriver	*drv;
+	void			*conn;
 };
 
-enum qstatus { Q_OK, Q_LOST, Q_TIMEOUT };
+/* The migration versions: on disk (wanted), and how many the database
+ * has of them. */
+struct versions {
+	char	**v;		/* sorted, unique */
+	size_t	 n;
+	size_t	 found;		/* rows of schema_migrations among v */
+	size_t	 rows;		/* rows of schema_migrations in all */
+};
 
-/* Returns a new, unconnected handle, or NULL. */
-struct db *
-db_new(void)
+/* Returns the driver for PORTUS_DB_ADAPTER, as Portus's database.yml
+ * reads it (unset: mysql2), or NULL for another adapter. */
+const struct dbdriver *
+db_driver(const struct config *cfg)
 {
-	return calloc(1, sizeof(struct db));
+	const char *a = cfg_str(cfg, K_DB_ADAPTER);
+
+	if (*a == '\0' || strcmp(a, mysql_driver.adapter) == 0)
+		return &mysql_driver;
+	if (strcmp(a, pg_driver.adapter) == 0)
+		return &pg_driver;
+	return NULL;
 }
 
-/* Closes the connection and frees the handle. */
-void
-db_free(struct db *db)
+/* Returns Portus's message for a database state. */
+const char *
+db_message(enum dbstate st)
 {
-	if (db == NULL)
-		return;
-	if (db->conn != NULL)
-		PQfinish(db->conn);
-	free(db);
+	switch (st) {
+	case DB_UP:
+		return "database is up-to-date";
+	case DB_INIT:
+		return "database is initializing";
+	case DB_MISSING:
+		return "database has not been created";
+	case DB_DOWN:
+		return "cannot connect to database";
+	case DB_UNKNOWN:
+		break;
+	}
+	return "unknown error";
+}
+
+/* Returns the word Portus's bin/check_db.rb prints for a state. */
+const char *
+db_check_word(enum dbstate st)
+{
+	switch (st) {
+	case DB_UP:
+		return "DB_READY";
+	case DB_INIT:
+		return "DB_EMPTY";
+	case DB_MISSING:
+		return "DB_MISSING";
+	case DB_DOWN:
+		return "DB_DOWN";
+	case DB_UNKNOWN:
+		break;
+	}
+	return "DB_UNKNOWN";
+}
+
+/* Returns a new, unconnected handle, or NULL. */
+void *
+db_open(void)
+{
+	return calloc(1, sizeof(struct db));
 }
 
 /* Drops the kept connection. */
@@ -49,168 +99,21 @@ static void
 db_drop(struct db *db)
 {
 	if (db->conn != NULL)
-		PQfinish(db->conn);
+		db->drv->close(db->conn);
 	db->conn = NULL;
+	db->drv = NULL;
 }
 
-/* Copies the first line of a libpq message into reason. */
-static void
-first_line(const char *msg, char *reason, size_t sz)
+/* Closes the connection and frees the handle. */
+void
+db_close(void *arg)
 {
-	size_t n;
+	struct db *db = arg;
 
-	while (*msg == ' ' || *msg == '\n')
-		msg++;
-	n = strcspn(msg, "\n");
-	snprintf(reason, sz, "%.*s", (int)n, msg);
-}
-
-/* Waits until conn's socket is ready for reading (or writing).  Returns
- * 1 when ready, 0 at the deadline, -1 on error. */
-static int
-wait_sock(PGconn *conn, int forwrite, double deadline)
-{
-	struct pollfd	 pfd;
-	double		 left;
-	int		 r;
-
-	if ((pfd.fd = PQsocket(conn)) < 0)
-		return -1;
-	pfd.events = forwrite ? POLLOUT : POLLIN;
-	for (;;) {
-		left = deadline - mono_now();
-		if (left <= 0)
-			return 0;
-		r = poll(&pfd, 1, (int)(left * 1000) + 1);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return -1;
-		return r > 0 ? 1 : 0;
-	}
-}
-
-/*
- * Connects with the PORTUS_DB_* settings before deadline.  Returns DB_UP
- * with db->conn set, DB_MISSING for SQLSTATE 3D000, else DB_DOWN.
- */
-static enum dbstate
-db_connect(struct db *db, const struct config *cfg, double deadline,
-    char *reason, size_t sz)
-{
-	const char		*kw[8], *val[8];
-	char			 port[16];
-	PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
-	PGconn			*conn;
-	const char		*msg;
-	enum dbstate		 st;
-	int			 n = 0, r;
-
-	kw[n] = "host";
-	val[n++] = *cfg_str(cfg, K_DB_SOCKET) != '\0' ?
-	    cfg_str(cfg, K_DB_SOCKET) : cfg_str(cfg, K_DB_HOST);
-	snprintf(port, sizeof(port), "%ld", cfg_int(cfg, K_DB_PORT));
-	kw[n] = "port";
-	val[n++] = port;
-	kw[n] = "user";
-	val[n++] = cfg_str(cfg, K_DB_USERNAME);
-	kw[n] = "dbname";
-	val[n++] = cfg_str(cfg, K_DB_DATABASE);
-	kw[n] = "application_name";
-	val[n++] = PH_NAME;
-	if (*cfg_str(cfg, K_DB_PASSWORD) != '\0') {
-		kw[n] = "password";
-		val[n++] = cfg_str(cfg, K_DB_PASSWORD);
-	}
-	kw[n] = val[n] = NULL;
-	if (cfg_int(cfg, K_DB_TIMEOUT) > 0 &&
-	    mono_now() + (double)cfg_int(cfg, K_DB_TIMEOUT) < deadline)
-		deadline = mono_now() + (double)cfg_int(cfg, K_DB_TIMEOUT);
-
-	if ((conn = PQconnectStartParams(kw, val, 0)) == NULL) {
-		snprintf(reason, sz, "out of memory");
-		return DB_DOWN;
-	}
-	/* The SQLSTATE in connection errors tells "no such database". */
-	PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
-	while (PQstatus(conn) != CONNECTION_BAD && ps != PGRES_POLLING_OK &&
-	    ps != PGRES_POLLING_FAILED) {
-		r = wait_sock(conn, ps == PGRES_POLLING_WRITING, deadline);
-		if (r == 0) {
-			snprintf(reason, sz, "connection timed out");
-			PQfinish(conn);
-			return DB_DOWN;
-		}
-		if (r < 0)
-			break;
-		ps = PQconnectPoll(conn);
-	}
-	if (PQstatus(conn) != CONNECTION_OK) {
-		msg = PQerrorMessage(conn);
-		first_line(msg, reason, sz);
-		st = strstr(msg, "3D000") != NULL ? DB_MISSING : DB_DOWN;
-		PQfinish(conn);
-		return st;
-	}
-	if (PQsetnonblocking(conn, 1) != 0) {
-		first_line(PQerrorMessage(conn), reason, sz);
-		PQfinish(conn);
-		return DB_DOWN;
-	}
-	db->conn = conn;
-	return DB_UP;
-}
-
-/*
- * Runs one query with text parameters before deadline.  Returns Q_OK
- * with *res set (the caller clears it; it may be an error result), Q_LOST
- * when the connection broke, Q_TIMEOUT at the deadline.
- */
-static enum qstatus
-db_query(PGconn *conn, const char *sql, int np, const char *const *params,
-    double deadline, PGresult **res)
-{
-	PGresult	*r;
-	int		 f, w;
-
-	*res = NULL;
-	if (!PQsendQueryParams(conn, sql, np, NULL, params, NULL, NULL, 0))
-		return Q_LOST;
-	while ((f = PQflush(conn)) == 1) {
-		/* Read too while writing, as libpq asks of async callers. */
-		if ((w = wait_sock(conn, 1, deadline)) <= 0)
-			return w == 0 ? Q_TIMEOUT : Q_LOST;
-		if (!PQconsumeInput(conn))
-			return Q_LOST;
-	}
-	if (f == -1)
-		return Q_LOST;
-	for (;;) {
-		while (PQisBusy(conn)) {
-			if ((w = wait_sock(conn, 0, deadline)) <= 0) {
-				PQclear(*res);
-				*res = NULL;
-				return w == 0 ? Q_TIMEOUT : Q_LOST;
-			}
-			if (!PQconsumeInput(conn)) {
-				PQclear(*res);
-				*res = NULL;
-				return Q_LOST;
-			}
-		}
-		if ((r = PQgetResult(conn)) == NULL)
-			break;
-		if (*res == NULL)
-			*res = r;
-		else
-			PQclear(r);
-	}
-	if (*res == NULL || PQstatus(conn) == CONNECTION_BAD) {
-		PQclear(*res);
-		*res = NULL;
-		return Q_LOST;
-	}
-	return Q_OK;
+	if (db == NULL)
+		return;
+	db_drop(db);
+	free(db);
 }
 
 /* qsort comparator for version strings. */
@@ -220,191 +123,210 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void
+versions_free(struct versions *vs)
+{
+	size_t i;
+
+	for (i = 0; i < vs->n; i++)
+		free(vs->v[i]);
+	free(vs->v);
+	memset(vs, 0, sizeof(*vs));
+}
+
+/* Returns 1 if name is a Rails migration file, NNNNNNNNNNNNNN_name.rb. */
+static int
+is_migration(const char *name)
+{
+	size_t len = strlen(name), i;
+
+	if (len < VERSION_LEN + 4 || name[VERSION_LEN] != '_' ||
+	    strcmp(name + len - 3, ".rb") != 0)
+		return 0;
+	for (i = 0; i < VERSION_LEN; i++)
+		if (!isdigit((unsigned char)name[i]))
+			return 0;
+	return 1;
+}
+
 /*
- * Reads the Rails migration versions (NNNNNNNNNNNNNN_name.rb) in dir as
- * a PostgreSQL array literal.  Returns the literal (caller frees) and
- * their number in *count, or NULL with reason set.
+ * Reads the Rails migration versions in dir into vs, sorted and unique.
+ * Returns 0, or -1 with reason set.
  */
-static char *
-migration_versions(const char *dir, size_t *count, char *reason, size_t sz)
+static int
+versions_read(const char *dir, struct versions *vs, char *reason, size_t sz)
 {
 	DIR		*d;
 	struct dirent	*de;
-	char		*vers[VERSIONS_MAX], *lit = NULL;
-	size_t		 n = 0, i, j, len, used = 0;
+	size_t		 i, n = 0;
 
-	*count = 0;
+	memset(vs, 0, sizeof(*vs));
 	if ((d = opendir(dir)) == NULL) {
 		snprintf(reason, sz, "cannot read migrations_path: %s",
 		    strerror(errno));
-		return NULL;
+		return -1;
 	}
-	while ((de = readdir(d)) != NULL && n < VERSIONS_MAX) {
-		len = strlen(de->d_name);
-		if (len < VERSION_LEN + 4 || de->d_name[VERSION_LEN] != '_' ||
-		    strcmp(de->d_name + len - 3, ".rb") != 0)
+	if ((vs->v = calloc(VERSIONS_MAX, sizeof(*vs->v))) == NULL)
+		goto nomem;
+	while ((de = readdir(d)) != NULL && vs->n < VERSIONS_MAX) {
+		if (!is_migration(de->d_name))
 			continue;
-		for (j = 0; j < VERSION_LEN; j++)
-			if (!isdigit((unsigned char)de->d_name[j]))
-				break;
-		if (j < VERSION_LEN)
-			continue;
-		if ((vers[n] = strndup(de->d_name, VERSION_LEN)) == NULL)
-			goto out;
-		n++;
+		if ((vs->v[vs->n] = strndup(de->d_name, VERSION_LEN)) == NULL)
+			goto nomem;
+		vs->n++;
 	}
-	qsort(vers, n, sizeof(vers[0]), cmp_str);
-	if ((lit = malloc(n * (VERSION_LEN + 1) + 3)) == NULL)
-		goto out;
-	lit[used++] = '{';
-	for (i = 0; i < n; i++) {
-		if (i > 0 && strcmp(vers[i], vers[i - 1]) == 0)
-			continue;
-		if (*count > 0)
-			lit[used++] = ',';
-		memcpy(lit + used, vers[i], VERSION_LEN);
-		used += VERSION_LEN;
-		(*count)++;
-	}
-	lit[used++] = '}';
-	lit[used] = '\0';
-out:
-	if (lit == NULL)
-		snprintf(reason, sz, "out of memory");
-	for (i = 0; i < n; i++)
-		free(vers[i]);
 	closedir(d);
-	return lit;
+	qsort(vs->v, vs->n, sizeof(*vs->v), cmp_str);
+	for (i = 0; i < vs->n; i++) {
+		if (n > 0 && strcmp(vs->v[i], vs->v[n - 1]) == 0) {
+			free(vs->v[i]);
+			continue;
+		}
+		vs->v[n++] = vs->v[i];
+	}
+	vs->n = n;
+	return 0;
+nomem:
+	closedir(d);
+	versions_free(vs);
+	snprintf(reason, sz, "out of memory");
+	return -1;
 }
 
-/* Returns the reason for an error result: its SQLSTATE, never SQL. */
-static void
-result_reason(const PGresult *res, char *reason, size_t sz)
-{
-	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-	snprintf(reason, sz, "query failed: SQLSTATE %s",
-	    code != NULL ? code : "unknown");
-}
-
-/* Returns 1 if res failed for a table that does not exist. */
+/* Counts a schema_migrations row, and whether it is one of ours. */
 static int
-undefined_table(const PGresult *res)
+on_version(void *arg, const char *const *col, int ncol)
 {
-	const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	struct versions *vs = arg;
 
-	return code != NULL && strcmp(code, "42P01") == 0;
+	vs->rows++;
+	if (ncol >= 1 && col[0] != NULL && vs->n > 0 &&
+	    bsearch(&col[0], vs->v, vs->n, sizeof(*vs->v), cmp_str) != NULL)
+		vs->found++;
+	return 0;
 }
 
-/* Looks at schema_migrations.  Returns the state, or -1 when the
- * connection broke or timed out (reason says which). */
+/* Returns the state for a query that did not end with rows, or -1 when
+ * the connection broke or timed out (reason says which). */
 static int
-check_migrations(PGconn *conn, const struct config *cfg, double deadline,
-    char *reason, size_t sz)
+query_failed(enum qstatus qs, char *reason, size_t sz)
 {
-	static const char sql[] =
-	    "SELECT EXISTS (SELECT 1 FROM schema_migrations), "
-	    "(SELECT count(DISTINCT version) FROM schema_migrations "
-	    "WHERE version = ANY ($1::text[]))";
-	const char	*dir = cfg_str(cfg, K_HEALTH_MIGRATIONS);
-	const char	*params[1];
-	char		*lit = NULL;
-	size_t		 want = 0;
-	PGresult	*res = NULL;
-	enum qstatus	 qs;
-	int		 st;
-
-	if (*dir != '\0' &&
-	    (lit = migration_versions(dir, &want, reason, sz)) == NULL)
-		return DB_UNKNOWN;
-	params[0] = lit != NULL ? lit : "{}";
-	qs = db_query(conn, sql, 1, params, deadline, &res);
-	free(lit);
-	if (qs != Q_OK) {
+	if (qs == Q_LOST || qs == Q_TIMEOUT) {
 		snprintf(reason, sz, qs == Q_TIMEOUT ? "query timed out" :
 		    "connection lost");
 		return -1;
 	}
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		if (undefined_table(res)) {
-			snprintf(reason, sz, "no schema_migrations table");
-			st = DB_INIT;
-		} else {
-			result_reason(res, reason, sz);
-			st = DB_UNKNOWN;
-		}
-	} else if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0),
-	    "t") != 0) {
+	return DB_UNKNOWN;
+}
+
+/*
+ * Looks at schema_migrations over conn.  Returns the state, or -1 when
+ * the connection broke or timed out (reason says which).
+ */
+static int
+check_migrations(struct db *db, const struct config *cfg, double deadline,
+    char *reason, size_t sz)
+{
+	const char	*dir = cfg_str(cfg, K_HEALTH_MIGRATIONS);
+	struct versions	 vs;
+	enum qstatus	 qs;
+	int		 st;
+
+	memset(&vs, 0, sizeof(vs));
+	if (*dir != '\0' && versions_read(dir, &vs, reason, sz) == -1)
+		return DB_UNKNOWN;
+	qs = db->drv->query(db->conn, "SELECT version FROM schema_migrations",
+	    deadline, on_version, &vs, reason, sz);
+	if (qs == Q_NO_TABLE) {
+		snprintf(reason, sz, "no schema_migrations table");
+		st = DB_INIT;
+	} else if (qs != Q_OK)
+		st = query_failed(qs, reason, sz);
+	else if (vs.rows == 0) {
 		snprintf(reason, sz, "schema_migrations is empty");
 		st = DB_INIT;
-	} else if (strtoul(PQgetvalue(res, 0, 1), NULL, 10) < want) {
-		snprintf(reason, sz, "migrations are pending");
+	} else if (vs.found < vs.n) {
+		snprintf(reason, sz, "%zu of %zu migrations are pending",
+		    vs.n - vs.found, vs.n);
 		st = DB_INIT;
 	} else
 		st = DB_UP;
-	PQclear(res);
+	versions_free(&vs);
 	return st;
+}
+
+/* Keeps the first row of registries. */
+static int
+on_registry(void *arg, const char *const *col, int ncol)
+{
+	struct regrow *rr = arg;
+
+	if (ncol < 2 || col[0] == NULL || rr->found)
+		return 0;
+	rr->found = 1;
+	snprintf(rr->hostname, sizeof(rr->hostname), "%s", col[0]);
+	/* PostgreSQL says t, MariaDB 1 (a tinyint(1)). */
+	rr->use_ssl = col[1] != NULL && (strcmp(col[1], "t") == 0 ||
+	    strcmp(col[1], "1") == 0 || strcmp(col[1], "true") == 0);
+	return 0;
 }
 
 /* Reads the first row of Portus's registries table into rr.  Returns 0,
  * or -1 when the connection broke or timed out. */
 static int
-lookup_registry(PGconn *conn, double deadline, struct regrow *rr,
+lookup_registry(struct db *db, double deadline, struct regrow *rr,
     char *reason, size_t sz)
 {
-	static const char sql[] =
-	    "SELECT hostname, use_ssl FROM registries ORDER BY id LIMIT 1";
-	PGresult	*res;
+	char		 why[128];
 	enum qstatus	 qs;
 
-	if ((qs = db_query(conn, sql, 0, NULL, deadline, &res)) != Q_OK) {
-		snprintf(reason, sz, qs == Q_TIMEOUT ? "query timed out" :
-		    "connection lost");
-		return -1;
-	}
-	rr->db_ok = 1;
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-		rr->found = 1;
-		snprintf(rr->hostname, sizeof(rr->hostname), "%s",
-		    PQgetvalue(res, 0, 0));
-		rr->use_ssl = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-	} else if (PQresultStatus(res) != PGRES_TUPLES_OK &&
-	    !undefined_table(res)) {
-		rr->db_ok = 0;
-		plog(PL_WARN, "registry: cannot read the registries table");
-	}
-	PQclear(res);
+	qs = db->drv->query(db->conn,
+	    "SELECT hostname, use_ssl FROM registries ORDER BY id LIMIT 1",
+	    deadline, on_registry, rr, why, sizeof(why));
+	if (qs == Q_LOST || qs == Q_TIMEOUT)
+		return query_failed(qs, reason, sz);
+	rr->db_ok = qs == Q_OK || qs == Q_NO_TABLE;
+	if (qs == Q_ERROR)
+		plog(PL_WARN, "registry: cannot read the registries table: %s",
+		    why);
 	return 0;
 }
 
 /*
- * Checks the database before deadline; when rr->lookup, also reads the
- * registry row into rr.  A kept connection that turns out dead is made
- * again once.  Returns the state; reason says why it is not DB_UP.
+ * Checks the database before deadline; when rr is not NULL, also reads
+ * the registry row into it.  A kept connection that turns out dead is
+ * made again once, within the same deadline.  Returns the state; reason
+ * says why it is not DB_UP.
  */
 enum dbstate
-db_check(struct db *db, const struct config *cfg, double deadline,
+db_check(void *arg, const struct config *cfg, double deadline,
     struct regrow *rr, char *reason, size_t sz)
 {
-	const char	*adapter = cfg_str(cfg, K_DB_ADAPTER);
-	enum dbstate	 st;
-	int		 attempt, reused, r;
+	struct db		*db = arg;
+	const struct dbdriver	*drv;
+	enum dbstate		 st;
+	int			 attempt, reused, r;
 
 	reason[0] = '\0';
-	if (strcmp(adapter, "postgresql") != 0) {
-		snprintf(reason, sz, "PORTUS_DB_ADAPTER is %s%s%s; only "
-		    "postgresql is supported", *adapter ? "\"" : "unset (Portus "
-		    "then uses mysql2)", adapter, *adapter ? "\"" : "");
+	if ((drv = db_driver(cfg)) == NULL) {
+		snprintf(reason, sz, "PORTUS_DB_ADAPTER is neither mysql2 nor "
+		    "postgresql");
 		return DB_UNKNOWN;
 	}
+	/* A kept connection of the other adapter is of no use. */
+	if (db->drv != drv)
+		db_drop(db);
 	for (attempt = 0; attempt < 2; attempt++) {
 		reused = db->conn != NULL;
-		if (!reused &&
-		    (st = db_connect(db, cfg, deadline, reason, sz)) != DB_UP)
-			return st;
-		r = check_migrations(db->conn, cfg, deadline, reason, sz);
-		if (r >= 0 && rr->lookup &&
-		    lookup_registry(db->conn, deadline, rr, reason, sz) < 0)
+		if (!reused) {
+			db->conn = drv->connect(cfg, deadline, &st, reason, sz);
+			if (db->conn == NULL)
+				return st;
+			db->drv = drv;
+		}
+		r = check_migrations(db, cfg, deadline, reason, sz);
+		if (r >= 0 && rr != NULL &&
+		    lookup_registry(db, deadline, rr, reason, sz) < 0)
 			r = -1;
 		if (r >= 0)
 			return (enum dbstate)r;
@@ -414,4 +336,17 @@ db_check(struct db *db, const struct config *cfg, double deadline,
 			break;
 	}
 	return DB_DOWN;
+}
+
+/* The database component; it also reads the registry row when the
+ * registry check needs it. */
+void
+check_database(struct probe *p)
+{
+	enum dbstate st;
+
+	st = db_check(p->handle, p->cfg, p->deadline,
+	    p->want_row ? p->row : NULL, p->res->reason,
+	    sizeof(p->res->reason));
+	compres_set(p->res, st == DB_UP, db_message(st), NULL);
 }

@@ -23,9 +23,16 @@
 #define CF_ENVONLY	0x02	/* database.yml settings: environment only */
 #define CF_LIST		0x04	/* CIDR ranges: a YAML list, or a string with
 				   commas or spaces between them */
+#define CF_FEATURE	0x08	/* a feature's "enabled": on only for the
+				   boolean true (cconfig's enabled?) */
+#define CF_TRUTHY	0x10	/* on for any value but false, as Ruby tests
+				   it (Portus's ldap authentication) */
 
 #define CONF_FILE_MAX	(1024 * 1024)
 #define CONF_DEFAULT	"config/config-local.yml"
+#define PREFIX_DEFAULT	"PORTUS"
+/* Where Portus's RPM and container image put its migrations. */
+#define MIGRATIONS_DEFAULT "/srv/Portus/db/migrate"
 
 struct confdef {
 	const char	*path;
@@ -48,15 +55,18 @@ static const struct confdef defs[K__MAX] = {
 	    120, 1, 86400, 0 },
 	[K_REG_HOSTNAME] = { "registry.hostname", CT_STR, "", 0, 0, 0, 0 },
 	[K_REG_USE_SSL] = { "registry.use_ssl", CT_BOOL, NULL, 0, 0, 1, 0 },
-	[K_LDAP_ENABLED] = { "ldap.enabled", CT_BOOL, NULL, 0, 0, 1, 0 },
+	[K_LDAP_ENABLED] = { "ldap.enabled", CT_BOOL, NULL, 0, 0, 1,
+	    CF_FEATURE },
 	[K_LDAP_HOSTNAME] = { "ldap.hostname", CT_STR, "ldap_hostname",
 	    0, 0, 0, 0 },
 	[K_LDAP_PORT] = { "ldap.port", CT_INT, NULL, 389, 1, 65535, 0 },
 	[K_LDAP_TIMEOUT] = { "ldap.timeout", CT_INT, NULL, 5, 1, 86400, 0 },
 	[K_LDAP_METHOD] = { "ldap.encryption.method", CT_STR, "",
 	    0, 0, 0, 0 },
+	[K_LDAP_CA_FILE] = { "ldap.encryption.options.ca_file", CT_STR, "",
+	    0, 0, 0, 0 },
 	[K_LDAP_AUTH_ENABLED] = { "ldap.authentication.enabled", CT_BOOL, NULL,
-	    0, 0, 1, 0 },
+	    0, 0, 1, CF_TRUTHY },
 	[K_LDAP_BIND_DN] = { "ldap.authentication.bind_dn", CT_STR, "",
 	    0, 0, 0, 0 },
 	[K_LDAP_PASSWORD] = { "ldap.authentication.password", CT_STR, "",
@@ -80,7 +90,8 @@ static const struct confdef defs[K__MAX] = {
 	    CF_ENVONLY | CF_SECRET },
 	[K_DB_DATABASE] = { "db.database", CT_STR, "portus_production",
 	    0, 0, 0, CF_ENVONLY },
-	[K_DB_PORT] = { "db.port", CT_INT, NULL, 5432, 1, 65535, CF_ENVONLY },
+	/* 0: the adapter's own port, set when the adapter is known. */
+	[K_DB_PORT] = { "db.port", CT_INT, NULL, 0, 1, 65535, CF_ENVONLY },
 	[K_DB_SOCKET] = { "db.socket", CT_STR, "", 0, 0, 0, CF_ENVONLY },
 	[K_DB_TIMEOUT] = { "db.timeout", CT_INT, NULL, 0, 0, 86400,
 	    CF_ENVONLY },
@@ -98,11 +109,11 @@ static const char *const portus_keys[] = {
 	"security.zypper", "security.dummy", "registry.jwt_expiration_time",
 	"registry.catalog_page", "ldap.base", "ldap.group_base", "ldap.filter",
 	"ldap.uid", "ldap.admin_base", "ldap.guess_email", "ldap.group_sync",
-	"ldap.encryption.options", NULL
+	"ldap.encryption.options.ssl_version", NULL
 };
 
 static const char *const typenames[] = { "a string", "an integer",
-    "a boolean" };
+    "a boolean (true or false)" };
 
 const char *
 config_strerror(enum cstatus st)
@@ -164,20 +175,42 @@ strlcpy_n(char *buf, const char *src, size_t sz)
 	return n;
 }
 
-/* Returns the environment name of a key (PORTUS_ + path), in buf. */
+/*
+ * Returns the environment name of a key in buf: the prefix (PORTUS, or
+ * CCONFIG_PREFIX) and the path in upper case joined by "_"; the database
+ * settings keep PORTUS_DB_*, as Portus's database.yml reads them.
+ */
 const char *
-config_envname(enum ckey k, char *buf, size_t sz)
+config_envname(const struct config *cfg, enum ckey k, char *buf, size_t sz)
 {
 	const char	*p;
 	size_t		 n;
 
 	if (sz == 0)
 		return buf;
-	n = strlcpy_n(buf, "PORTUS_", sz);
+	n = strlcpy_n(buf, (defs[k].flags & CF_ENVONLY) || cfg == NULL ||
+	    cfg->prefix[0] == '\0' ? PREFIX_DEFAULT : cfg->prefix, sz);
+	if (n + 1 < sz)
+		buf[n++] = '_';
 	for (p = defs[k].path; *p != '\0' && n + 1 < sz; p++)
 		buf[n++] = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
 	buf[n] = '\0';
 	return buf;
+}
+
+/*
+ * Returns whether the variable name is a setting for prefix (a request
+ * parameter the web server may pass): the prefix's own variables, the
+ * PORTUS_* ones (the database's keep that name), CCONFIG_PREFIX.
+ */
+int
+config_is_setting(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(name, PREFIX_DEFAULT "_", sizeof(PREFIX_DEFAULT)) == 0 ||
+	    (n > 0 && strncmp(name, prefix, n) == 0 && name[n] == '_') ||
+	    strcmp(name, "CCONFIG_PREFIX") == 0;
 }
 
 const char *
@@ -192,31 +225,147 @@ cfg_int(const struct config *cfg, enum ckey k)
 	return cfg->v[k].i;
 }
 
-/* Returns 1 and stores the value if s is a whole decimal integer. */
+/* Returns the value of digit c in base, or -1. */
 static int
-parse_long(const char *s, long *out)
+digit(int c, int base)
 {
-	char	*end;
-	long	 v;
+	int v;
 
-	if (*s == '\0' || isspace((unsigned char)*s))
+	if (c >= '0' && c <= '9')
+		v = c - '0';
+	else if (c >= 'a' && c <= 'z')
+		v = c - 'a' + 10;
+	else if (c >= 'A' && c <= 'Z')
+		v = c - 'A' + 10;
+	else
+		return -1;
+	return v < base ? v : -1;
+}
+
+/*
+ * Reads s as Ruby's Integer() does: blanks around, a sign, then 0x, 0b,
+ * 0o or 0d, or a leading 0 for octal ("010" is 8), digits with single
+ * underscores between them.  Returns 1 with *out set, 0 when s is no
+ * integer, -1 when it is one too large for a long.
+ */
+int
+ruby_integer(const char *s, long *out)
+{
+	unsigned long	 v = 0, lim;
+	int		 neg = 0, base = 10, d, ndig = 0, under = 0;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '+' || *s == '-')
+		neg = *s++ == '-';
+	if (s[0] == '0' && s[1] != '\0' && strchr("xXbBoOdD", s[1]) != NULL) {
+		base = strchr("xX", s[1]) ? 16 : strchr("bB", s[1]) ? 2 :
+		    strchr("oO", s[1]) ? 8 : 10;
+		s += 2;
+	} else if (s[0] == '0' && s[1] != '\0' &&
+	    !isspace((unsigned char)s[1])) {
+		base = 8;
+		s++;
+		under = 1;	/* "0_7" is 7: the 0 was a digit */
+	}
+	lim = neg ? (unsigned long)LONG_MAX + 1 : (unsigned long)LONG_MAX;
+	for (; *s != '\0' && !isspace((unsigned char)*s); s++) {
+		if (*s == '_') {
+			if (!under && ndig == 0)
+				return 0;
+			if (s[1] == '_' || s[1] == '\0' ||
+			    isspace((unsigned char)s[1]))
+				return 0;
+			continue;
+		}
+		if ((d = digit(*s, base)) < 0)
+			return 0;
+		ndig++;
+		if (v > (lim - (unsigned long)d) / (unsigned long)base)
+			v = lim + 1;	/* too large; keep reading */
+		else
+			v = v * (unsigned long)base + (unsigned long)d;
+	}
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s != '\0' || (ndig == 0 && !under))
+		return 0;
+	if (v > lim)
+		return -1;
+	*out = neg ? (long)(0 - v) : (long)v;
+	return 1;
+}
+
+/* Reads s as a plain decimal number ("6061", " -3 ", leading zeros
+ * decimal): how Portus's own files write a number in quotes.  Returns
+ * as ruby_integer does. */
+static int
+decimal_string(const char *s, long *out)
+{
+	const char	*p = s;
+	char		*end;
+	long		 v;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '+' || *p == '-')
+		p++;
+	if (!isdigit((unsigned char)*p))
 		return 0;
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0')
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end != '\0')
 		return 0;
+	if (errno == ERANGE)
+		return -1;
 	*out = v;
 	return 1;
 }
 
 /*
+ * Reads a plain YAML scalar as an integer as Ruby's Psych does (YAML
+ * 1.1: 0x, 0b, a leading 0 for octal, "_" and "," between digits).
+ * Returns as ruby_integer does.
+ */
+static int
+yaml_integer(const char *s, long *out)
+{
+	char	 buf[96];
+	size_t	 n = 0;
+
+	if (*s == '\0' || isspace((unsigned char)*s) || *s == '_' ||
+	    *s == ',')
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s == '_' || *s == ',')
+			continue;
+		if (isspace((unsigned char)*s) || n + 1 >= sizeof(buf))
+			return n + 1 >= sizeof(buf) && !isspace(
+			    (unsigned char)*s) ? -1 : 0;
+		buf[n++] = *s;
+	}
+	buf[n] = '\0';
+	/* Psych has no 0o or 0d. */
+	if (n >= 2 && buf[buf[0] == '+' || buf[0] == '-'] == '0' &&
+	    strchr("oOdD", buf[(buf[0] == '+' || buf[0] == '-') + 1]) != NULL)
+		return 0;
+	return ruby_integer(buf, out);
+}
+
+/*
  * Types an environment value as cconfig does: true/false in any case are
- * booleans, integers are integers, anything else is a string.  Returns
- * the type; *iv holds the boolean or integer.
+ * booleans, integers as Ruby's Integer() reads them are integers (one
+ * too large for a long counts as an integer too: the caller's range check
+ * refuses it), anything else is a string.  Returns the type; *iv holds
+ * the boolean or integer (LONG_MAX when too large).
  */
 enum ctype
 config_type_value(const char *s, long *iv)
 {
+	int r;
+
 	if (strcasecmp(s, "true") == 0) {
 		*iv = 1;
 		return CT_BOOL;
@@ -225,8 +374,11 @@ config_type_value(const char *s, long *iv)
 		*iv = 0;
 		return CT_BOOL;
 	}
-	if (parse_long(s, iv))
+	if ((r = ruby_integer(s, iv)) != 0) {
+		if (r < 0)
+			*iv = LONG_MAX;
 		return CT_INT;
+	}
 	return CT_STR;
 }
 
@@ -288,9 +440,22 @@ check_nets(struct config *cfg, const struct confdef *d, const char *s,
 	return CONF_OK;
 }
 
+/* Returns whether s is empty or only blanks (Ruby's blank?). */
+static int
+blank(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return *s == '\0';
+}
+
 /*
- * Stores a value of type t (text s, number iv) for key k, coming from src.
- * Returns CONF_OK, or a type or range error naming key and source.
+ * Stores for key k a value of type t (text s, number iv) from src, as
+ * Portus would use it: a string key takes any value's text (blanks alone
+ * are blank), a number key an integer or a number in quotes, a feature's
+ * "enabled" is on only for the boolean true.  Returns CONF_OK, or a type
+ * or range error naming key and source but never the text, which may be
+ * a secret given to the wrong key.
  */
 static enum cstatus
 set_value(struct config *cfg, enum ckey k, enum ctype t, long iv,
@@ -298,29 +463,52 @@ set_value(struct config *cfg, enum ckey k, enum ctype t, long iv,
 {
 	const struct confdef	*d = &defs[k];
 	struct cvalue		*v = &cfg->v[k];
-	char			 q[64], *dup;
+	char			*dup;
 	enum cstatus		 st;
+	int			 r;
 
-	if (d->type == CT_STR) {
+	switch (d->type) {
+	case CT_STR:
 		if ((d->flags & CF_LIST) && (st = check_nets(cfg, d, s, src,
 		    err, errsz)) != CONF_OK)
 			return st;
-		/* A number or boolean given for a string key is its text. */
+		if (!(d->flags & CF_SECRET) && blank(s))
+			s = "";
 		if ((dup = strdup(s)) == NULL)
 			return cerr(CONF_ERR_NOMEM, err, errsz, "out of memory");
 		free(v->s);
 		v->s = dup;
-	} else if (t != d->type) {
-		return cerr(CONF_ERR_TYPE, err, errsz,
-		    "%s: expected %s, got %s (from %s)", d->path,
-		    typenames[d->type], quote_value(d->flags & CF_SECRET, s, q,
-		    sizeof(q)), src);
-	} else if (d->type == CT_INT && (iv < d->min || iv > d->max)) {
-		return cerr(CONF_ERR_RANGE, err, errsz,
-		    "%s: %ld is out of range %ld-%ld (from %s)", d->path, iv,
-		    d->min, d->max, src);
-	} else
+		break;
+	case CT_INT:
+		if (t == CT_STR && (r = decimal_string(s, &iv)) != 0) {
+			t = CT_INT;
+			if (r < 0)
+				iv = LONG_MAX;
+		}
+		if (t != CT_INT)
+			return cerr(CONF_ERR_TYPE, err, errsz, "%s: expected %s "
+			    "(from %s)", d->path, typenames[d->type], src);
+		if (iv == LONG_MAX || iv == LONG_MIN)
+			return cerr(CONF_ERR_RANGE, err, errsz, "%s: out of "
+			    "range %ld-%ld (from %s)", d->path, d->min, d->max,
+			    src);
+		if (iv < d->min || iv > d->max)
+			return cerr(CONF_ERR_RANGE, err, errsz, "%s: %ld is out "
+			    "of range %ld-%ld (from %s)", d->path, iv, d->min,
+			    d->max, src);
 		v->i = iv;
+		break;
+	case CT_BOOL:
+		if (t != CT_BOOL && (d->flags & (CF_FEATURE | CF_TRUTHY))) {
+			iv = (d->flags & CF_TRUTHY) != 0;
+			plog(PL_WARN, "%s is not a boolean (from %s): %s, as "
+			    "Portus reads it", d->path, src, iv ? "on" : "off");
+		} else if (t != CT_BOOL)
+			return cerr(CONF_ERR_TYPE, err, errsz, "%s: expected %s "
+			    "(from %s)", d->path, typenames[d->type], src);
+		v->i = iv;
+		break;
+	}
 	if (snprintf(v->src, sizeof(v->src), "%s", src) < 0)
 		v->src[0] = '\0';
 	return CONF_OK;
@@ -333,6 +521,7 @@ config_init(struct config *cfg)
 	size_t k;
 
 	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->prefix, sizeof(cfg->prefix), "%s", PREFIX_DEFAULT);
 	for (k = 0; k < K__MAX; k++) {
 		snprintf(cfg->v[k].src, sizeof(cfg->v[k].src), "default");
 		if (defs[k].type != CT_STR) {
@@ -371,29 +560,37 @@ env_lookup(char *const *envp, const char *name)
 	return NULL;
 }
 
-/* Applies PORTUS_* variables of envp over cfg.  Returns a status. */
+/*
+ * Applies the prefix's variables of envp (PORTUS_*, or CCONFIG_PREFIX's)
+ * over cfg.  A bad value keeps what was there.  Returns CONF_OK, or the
+ * first error (err says what).
+ */
 enum cstatus
 config_apply_env(struct config *cfg, char *const *envp, char *err,
     size_t errsz)
 {
-	char		 name[128], src[160];
+	char		 name[128], src[160], e[512];
 	const char	*val;
-	enum cstatus	 st;
+	enum cstatus	 st, first = CONF_OK;
 	enum ctype	 t;
 	long		 iv;
 	size_t		 k;
 
 	for (k = 0; k < K__MAX; k++) {
-		config_envname(k, name, sizeof(name));
+		config_envname(cfg, k, name, sizeof(name));
 		if ((val = env_lookup(envp, name)) == NULL)
 			continue;
 		t = config_type_value(val, &iv);
 		snprintf(src, sizeof(src), "environment %s", name);
-		st = set_value(cfg, k, t, iv, val, src, err, errsz);
-		if (st != CONF_OK)
-			return st;
+		st = set_value(cfg, k, t, iv, val, src, e, sizeof(e));
+		if (k == K_HEALTH_ALLOW)
+			cfg->allow_unknown = st != CONF_OK;
+		if (st != CONF_OK && first == CONF_OK) {
+			first = st;
+			cerr(st, err, errsz, "%s", e);
+		}
 	}
-	return CONF_OK;
+	return first;
 }
 
 /* Returns the table entry for a dotted path, or -1. */
@@ -436,11 +633,16 @@ is_portus_key(const char *path)
 	return 0;
 }
 
-/* Types a YAML scalar as Ruby's Psych does for the shapes we accept. */
+/*
+ * Types a YAML scalar as Ruby's Psych does for the shapes we accept: a
+ * plain null (empty, ~, null) is *isnull, a plain boolean or integer is
+ * that, anything else (quoted text too) is a string.
+ */
 static enum ctype
 yaml_type(const yaml_node_t *n, long *iv, int *isnull)
 {
-	const char *s = (const char *)n->data.scalar.value;
+	const char	*s = (const char *)n->data.scalar.value;
+	int		 r;
 
 	*isnull = 0;
 	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
@@ -459,8 +661,11 @@ yaml_type(const yaml_node_t *n, long *iv, int *isnull)
 		*iv = 0;
 		return CT_BOOL;
 	}
-	if (parse_long(s, iv))
+	if ((r = yaml_integer(s, iv)) != 0) {
+		if (r < 0)
+			*iv = LONG_MAX;
 		return CT_INT;
+	}
 	return CT_STR;
 }
 
@@ -468,10 +673,34 @@ struct walk {
 	struct config	*cfg;
 	yaml_document_t	*doc;
 	const char	*name;
-	char		*err;
+	char		*err;		/* the first error */
 	size_t		 errsz;
+	enum cstatus	 st;		/* of the first error */
 	int		 merges;	/* merged mappings walked so far */
 };
+
+/* Notes an error of the walk; the first one is what it reports.
+ * Returns st. */
+static enum cstatus
+wnote(struct walk *w, enum cstatus st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum cstatus
+wnote(struct walk *w, enum cstatus st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->st != CONF_OK)
+		return st;
+	w->st = st;
+	if (w->err != NULL && w->errsz > 0) {
+		va_start(ap, fmt);
+		if (vsnprintf(w->err, w->errsz, fmt, ap) < 0)
+			w->err[0] = '\0';
+		va_end(ap);
+	}
+	return st;
+}
 
 /*
  * Mappings whose keys win over the one being walked: the mapping holding
@@ -587,12 +816,12 @@ join_list(struct walk *w, yaml_node_t *seq, const char *path,
 	    it < seq->data.sequence.items.top; it++) {
 		n = yaml_document_get_node(w->doc, *it);
 		if (n == NULL || n->type != YAML_SCALAR_NODE)
-			return cerr(CONF_ERR_TYPE, w->err, w->errsz,
+			return wnote(w, CONF_ERR_TYPE,
 			    "%s: %s: expected a list of strings", src, path);
 		len += n->data.scalar.length + 2;
 	}
 	if ((buf = malloc(len)) == NULL)
-		return cerr(CONF_ERR_NOMEM, w->err, w->errsz, "out of memory");
+		return wnote(w, CONF_ERR_NOMEM, "out of memory");
 	for (it = seq->data.sequence.items.start;
 	    it < seq->data.sequence.items.top; it++) {
 		n = yaml_document_get_node(w->doc, *it);
@@ -630,7 +859,7 @@ walk_merge(struct walk *w, yaml_node_t *map, yaml_node_t *v,
 	size_t			 n = 0;
 
 	if (depth >= MERGE_DEPTH)
-		return cerr(CONF_ERR_YAML, w->err, w->errsz, "%s:%lu: merge "
+		return wnote(w, CONF_ERR_YAML, "%s:%lu: merge "
 		    "keys nested more than %d deep", w->name, line,
 		    MERGE_DEPTH);
 	if (v->type == YAML_MAPPING_NODE) {
@@ -639,14 +868,14 @@ walk_merge(struct walk *w, yaml_node_t *map, yaml_node_t *v,
 		return walk_mapping(w, v, prefix, top, depth + 1);
 	}
 	if (v->type != YAML_SEQUENCE_NODE)
-		return cerr(CONF_ERR_TYPE, w->err, w->errsz, "%s:%lu: the "
+		return wnote(w, CONF_ERR_TYPE, "%s:%lu: the "
 		    "merge key << takes a mapping or a list of mappings",
 		    w->name, line);
 	for (it = v->data.sequence.items.start;
 	    it < v->data.sequence.items.top; it++) {
 		m = yaml_document_get_node(w->doc, *it);
 		if (m == NULL || m->type != YAML_MAPPING_NODE)
-			return cerr(CONF_ERR_TYPE, w->err, w->errsz,
+			return wnote(w, CONF_ERR_TYPE,
 			    "%s:%lu: the merge key << takes a mapping or a "
 			    "list of mappings", w->name, line);
 		if (++w->merges > MERGE_MAX || n == MERGE_MAX)
@@ -662,8 +891,44 @@ walk_merge(struct walk *w, yaml_node_t *map, yaml_node_t *v,
 	}
 	return CONF_OK;
 toomany:
-	return cerr(CONF_ERR_YAML, w->err, w->errsz, "%s:%lu: more than %d "
+	return wnote(w, CONF_ERR_YAML, "%s:%lu: more than %d "
 	    "merged mappings", w->name, line, MERGE_MAX);
+}
+
+/*
+ * Applies the value node vn (from src) to key k: a list for a list key,
+ * else a scalar; a YAML null keeps the default, as cconfig does.  A bad
+ * value is noted and keeps what was there.  Returns a status.
+ */
+static enum cstatus
+walk_value(struct walk *w, enum ckey k, yaml_node_t *vn, const char *src)
+{
+	const char	*path = defs[k].path;
+	char		 e[512], *list = NULL;
+	enum cstatus	 st;
+	enum ctype	 t;
+	long		 iv = 0;
+	int		 isnull;
+
+	if (vn->type == YAML_SEQUENCE_NODE && (defs[k].flags & CF_LIST)) {
+		if ((st = join_list(w, vn, path, src, &list)) != CONF_OK)
+			return st;
+		st = set_value(w->cfg, k, CT_STR, 0, list, src, e, sizeof(e));
+		free(list);
+	} else if (vn->type != YAML_SCALAR_NODE)
+		return wnote(w, CONF_ERR_TYPE, "%s: %s: expected %s, got %s",
+		    src, path, typenames[defs[k].type],
+		    vn->type == YAML_MAPPING_NODE ? "a mapping" : "a list");
+	else {
+		t = yaml_type(vn, &iv, &isnull);
+		if (isnull)
+			return CONF_OK;
+		st = set_value(w->cfg, k, t, iv,
+		    (const char *)vn->data.scalar.value, src, e, sizeof(e));
+	}
+	if (st != CONF_OK)
+		wnote(w, st, "%s", e);
+	return st;
 }
 
 /*
@@ -678,12 +943,10 @@ walk_mapping(struct walk *w, yaml_node_t *map, const char *prefix,
 {
 	yaml_node_pair_t	*pair;
 	yaml_node_t		*kn, *vn, *again;
-	char			 path[256], src[160], q[64], *list = NULL;
-	const char		*key, *kind;
+	char			 path[256], src[160], q[64];
+	const char		*key;
 	enum cstatus		 st;
-	enum ctype		 t;
-	long			 iv = 0;
-	int			 k, isnull;
+	int			 k;
 	unsigned long		 line;
 
 	for (pair = map->data.mapping.pairs.start;
@@ -729,13 +992,15 @@ walk_mapping(struct walk *w, yaml_node_t *map, const char *prefix,
 		}
 		k = find_key(path);
 		if (k < 0) {
-			if (is_section(path) && vn->type != YAML_MAPPING_NODE)
-				return cerr(CONF_ERR_TYPE, w->err, w->errsz,
-				    "%s:%lu: %s: expected a mapping, got %s",
-				    w->name, (unsigned long)vn->start_mark.line
-				    + 1, path, vn->type == YAML_SCALAR_NODE ?
+			if (is_section(path) && vn->type != YAML_MAPPING_NODE) {
+				wnote(w, CONF_ERR_TYPE, "%s:%lu: %s: expected "
+				    "a mapping, got %s", w->name,
+				    (unsigned long)vn->start_mark.line + 1,
+				    path, vn->type == YAML_SCALAR_NODE ?
 				    "a scalar" : "a list");
-			if (is_section(path)) {
+				if (strcmp(path, "health") == 0)
+					w->cfg->allow_unknown = 1;
+			} else if (is_section(path)) {
 				if ((st = walk_mapping(w, vn, path, NULL,
 				    depth)) != CONF_OK)
 					return st;
@@ -746,49 +1011,24 @@ walk_mapping(struct walk *w, yaml_node_t *map, const char *prefix,
 			continue;
 		}
 		if (defs[k].flags & CF_ENVONLY) {
-			config_envname(k, src, sizeof(src));
+			config_envname(w->cfg, k, src, sizeof(src));
 			plog(PL_WARN, "%s:%lu: %s is read from the environment "
 			    "only (%s), ignored", w->name, line, path, src);
 			continue;
 		}
 		line = (unsigned long)vn->start_mark.line + 1;
 		snprintf(src, sizeof(src), "%s:%lu", w->name, line);
-		if (vn->type == YAML_SEQUENCE_NODE &&
-		    (defs[k].flags & CF_LIST)) {
-			if ((st = join_list(w, vn, path, src, &list)) !=
-			    CONF_OK)
-				return st;
-			st = set_value(w->cfg, k, CT_STR, 0, list, src,
-			    w->err, w->errsz);
-			free(list);
-			if (st != CONF_OK)
-				return st;
-			continue;
-		}
-		if (vn->type != YAML_SCALAR_NODE) {
-			kind = vn->type == YAML_MAPPING_NODE ? "a mapping" :
-			    "a list";
-			return cerr(CONF_ERR_TYPE, w->err, w->errsz,
-			    "%s: %s: expected %s, got %s", src, path,
-			    typenames[defs[k].type], kind);
-		}
-		t = yaml_type(vn, &iv, &isnull);
-		if (isnull && defs[k].type != CT_STR)
-			return cerr(CONF_ERR_TYPE, w->err, w->errsz,
-			    "%s: %s: expected %s, got nothing", src, path,
-			    typenames[defs[k].type]);
-		st = set_value(w->cfg, k, t, iv, isnull ? "" :
-		    (const char *)vn->data.scalar.value, src, w->err,
-		    w->errsz);
-		if (st != CONF_OK)
-			return st;
+		if (walk_value(w, k, vn, src) != CONF_OK && k == K_HEALTH_ALLOW)
+			w->cfg->allow_unknown = 1;
 	}
 	return CONF_OK;
 }
 
 /*
- * Applies the YAML text buf (named name in messages) over cfg.  Returns
- * CONF_OK (an empty document is fine), or an error naming file and line.
+ * Applies the YAML text buf (named name in messages) over cfg.  A bad
+ * value keeps what was there; a file that is not YAML, or not a mapping,
+ * changes nothing.  Returns CONF_OK (an empty document is fine), or the
+ * first error, naming file and line.
  */
 enum cstatus
 config_load_yaml(struct config *cfg, const char *buf, size_t len,
@@ -804,6 +1044,7 @@ config_load_yaml(struct config *cfg, const char *buf, size_t len,
 		return cerr(CONF_ERR_NOMEM, err, errsz, "out of memory");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&parser, &doc)) {
+		cfg->allow_unknown = 1;
 		st = cerr(CONF_ERR_YAML, err, errsz,
 		    "%s:%lu:%lu: invalid YAML: %s%s%s", name,
 		    (unsigned long)parser.problem_mark.line + 1,
@@ -825,6 +1066,7 @@ config_load_yaml(struct config *cfg, const char *buf, size_t len,
 	    strcasecmp((char *)root->data.scalar.value, "null") == 0))
 		goto out;
 	if (root->type != YAML_MAPPING_NODE) {
+		cfg->allow_unknown = 1;
 		st = cerr(CONF_ERR_YAML, err, errsz,
 		    "%s:%lu: the top level is not a mapping", name,
 		    (unsigned long)root->start_mark.line + 1);
@@ -835,8 +1077,12 @@ config_load_yaml(struct config *cfg, const char *buf, size_t len,
 	w.name = name;
 	w.err = err;
 	w.errsz = errsz;
+	w.st = CONF_OK;
 	w.merges = 0;
-	st = walk_mapping(&w, root, "", NULL, 0);
+	/* A walk stopped half-way may have missed health.allow. */
+	if (walk_mapping(&w, root, "", NULL, 0) != CONF_OK)
+		cfg->allow_unknown = 1;
+	st = w.st;
 out:
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
@@ -898,27 +1144,94 @@ out:
 	return st;
 }
 
+/* Reads CCONFIG_PREFIX of envp into cfg->prefix, in upper case as
+ * cconfig uses it.  Returns a status. */
+static enum cstatus
+read_prefix(struct config *cfg, char *const *envp, char *err, size_t errsz)
+{
+	const char	*p = env_lookup(envp, "CCONFIG_PREFIX");
+	size_t		 i, n;
+
+	if (p == NULL || *p == '\0')
+		return CONF_OK;
+	n = strlen(p);
+	if (n >= sizeof(cfg->prefix) || strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+		return cerr(CONF_ERR_TYPE, err, errsz, "CCONFIG_PREFIX: "
+		    "expected letters, digits or _, at most %zu (from the "
+		    "environment); using %s", sizeof(cfg->prefix) - 1,
+		    PREFIX_DEFAULT);
+	/* A CGI program's environment holds the client's headers. */
+	if (strncasecmp(p, "HTTP", 4) == 0)
+		return cerr(CONF_ERR_TYPE, err, errsz, "CCONFIG_PREFIX: a "
+		    "prefix starting with HTTP would let request headers set "
+		    "settings; using %s", PREFIX_DEFAULT);
+	for (i = 0; i <= n; i++)
+		cfg->prefix[i] = (char)toupper((unsigned char)p[i]);
+	return CONF_OK;
+}
+
+/* Settles what the defaults leave to other settings: the database port
+ * (the adapter's own) and, where Portus's migrations are installed, the
+ * directory of migrations to compare with. */
+static void
+settle(struct config *cfg)
+{
+	const struct dbdriver	*drv;
+	struct stat		 sb;
+	char			*dup;
+
+	if (cfg->v[K_DB_PORT].i == 0 && (drv = db_driver(cfg)) != NULL) {
+		cfg->v[K_DB_PORT].i = drv->port;
+		snprintf(cfg->v[K_DB_PORT].src, sizeof(cfg->v[K_DB_PORT].src),
+		    "default (%s)", drv->adapter);
+	}
+	if (strcmp(cfg->v[K_HEALTH_MIGRATIONS].src, "default") == 0 &&
+	    stat(MIGRATIONS_DEFAULT, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+	    (dup = strdup(MIGRATIONS_DEFAULT)) != NULL) {
+		free(cfg->v[K_HEALTH_MIGRATIONS].s);
+		cfg->v[K_HEALTH_MIGRATIONS].s = dup;
+		snprintf(cfg->v[K_HEALTH_MIGRATIONS].src,
+		    sizeof(cfg->v[K_HEALTH_MIGRATIONS].src),
+		    "default (the directory exists)");
+	}
+}
+
 /*
- * The whole merge: defaults, the local file (PORTUS_LOCAL_CONFIG_PATH or
- * config/config-local.yml), then the environment envp.  Returns a status;
- * on error err says what and where, and cfg is freed.
+ * The whole merge: defaults, the local file (<prefix>_LOCAL_CONFIG_PATH
+ * or config/config-local.yml), then the environment envp, as cconfig
+ * does it.  A bad value keeps its default, so cfg is always usable and
+ * always to be freed with config_free.  Returns CONF_OK, or the first
+ * error (err says what and where).
  */
 enum cstatus
 config_load(struct config *cfg, char *const *envp, char *err, size_t errsz)
 {
+	char		 name[PREFIX_MAX + 32], e[512];
 	const char	*path;
-	enum cstatus	 st;
+	enum cstatus	 st, st2;
 
 	if ((st = config_init(cfg)) != CONF_OK)
 		return cerr(st, err, errsz, "out of memory");
-	path = env_lookup(envp, "PORTUS_LOCAL_CONFIG_PATH");
+	st = read_prefix(cfg, envp, err, errsz);
+	snprintf(name, sizeof(name), "%s_LOCAL_CONFIG_PATH", cfg->prefix);
+	path = env_lookup(envp, name);
 	if (path == NULL || *path == '\0')
 		path = CONF_DEFAULT;
 	snprintf(cfg->file, sizeof(cfg->file), "%s", path);
-	if ((st = config_load_file(cfg, path, err, errsz)) == CONF_OK)
-		st = config_apply_env(cfg, envp, err, errsz);
-	if (st != CONF_OK)
-		config_free(cfg);
+	st2 = config_load_file(cfg, path, e, sizeof(e));
+	if (st2 == CONF_ERR_FILE || st2 == CONF_ERR_NOMEM)
+		cfg->allow_unknown = 1;
+	if (st2 != CONF_OK && st == CONF_OK) {
+		st = st2;
+		cerr(st, err, errsz, "%s", e);
+	}
+	st2 = config_apply_env(cfg, envp, e, sizeof(e));
+	if (st2 != CONF_OK && st == CONF_OK) {
+		st = st2;
+		cerr(st, err, errsz, "%s", e);
+	}
+	settle(cfg);
 	return st;
 }
 
@@ -944,40 +1257,73 @@ mask_userinfo(const char *s, char *buf, size_t sz)
 	return n < 0 || (size_t)n >= sz ? "********" : buf;
 }
 
+/* Writes the value of key k, as --print-config shows it (secrets
+ * masked, credentials in URLs masked, bounded and printable), into val. */
+static void
+format_value(const struct config *cfg, enum ckey k, char *val, size_t sz)
+{
+	const struct confdef	*d = &defs[k];
+	const char		*s;
+	char			 url[512];
+	size_t			 n;
+
+	if (d->type == CT_INT) {
+		snprintf(val, sz, "%ld", cfg->v[k].i);
+		return;
+	}
+	if (d->type == CT_BOOL) {
+		snprintf(val, sz, "%s", cfg->v[k].i ? "true" : "false");
+		return;
+	}
+	s = cfg_str(cfg, k);
+	if ((d->flags & CF_SECRET) && *s != '\0')
+		s = "********";
+	else
+		s = mask_userinfo(s, url, sizeof(url));
+	val[0] = '"';
+	for (n = 1; *s != '\0' && n + 5 < sz; s++)
+		val[n++] = isprint((unsigned char)*s) ? *s : '?';
+	if (*s != '\0')
+		n += (size_t)snprintf(val + n, 4, "...");
+	val[n++] = '"';
+	val[n] = '\0';
+}
+
 /* Prints the merged configuration, one key a line, secrets masked. */
 void
 config_print(const struct config *cfg, FILE *fp)
 {
-	const struct confdef	*d;
-	const char		*s;
-	char			 val[128], url[512];
-	size_t			 k, n;
+	char	 val[128];
+	size_t	 k;
 
-	fprintf(fp, "# %s %s: merged configuration (local file %s)\n",
-	    PH_NAME, PH_VERSION, cfg->file);
+	fprintf(fp, "# %s %s: merged configuration (local file %s, "
+	    "variables %s_*)\n", PH_NAME, PH_VERSION, cfg->file, cfg->prefix);
 	for (k = 0; k < K__MAX; k++) {
-		d = &defs[k];
-		if (d->type == CT_INT)
-			snprintf(val, sizeof(val), "%ld", cfg->v[k].i);
-		else if (d->type == CT_BOOL)
-			snprintf(val, sizeof(val), "%s",
-			    cfg->v[k].i ? "true" : "false");
-		else {
-			s = cfg_str(cfg, k);
-			if ((d->flags & CF_SECRET) && *s != '\0')
-				s = "********";
-			else
-				s = mask_userinfo(s, url, sizeof(url));
-			val[0] = '"';
-			for (n = 1; *s != '\0' && n + 5 < sizeof(val); s++)
-				val[n++] = isprint((unsigned char)*s) ? *s :
-				    '?';
-			if (*s != '\0')
-				n += (size_t)snprintf(val + n, 4, "...");
-			val[n++] = '"';
-			val[n] = '\0';
-		}
-		fprintf(fp, "%-34s %-24s # %s\n", d->path, val,
+		format_value(cfg, k, val, sizeof(val));
+		fprintf(fp, "%-34s %-24s # %s\n", defs[k].path, val,
 		    cfg->v[k].src);
+	}
+}
+
+/* Logs each key whose value differs between the configurations was and
+ * now (a secret only as changed). */
+void
+config_diff(const struct config *was, const struct config *now)
+{
+	char	 val[128];
+	size_t	 k;
+
+	for (k = 0; k < K__MAX; k++) {
+		if (defs[k].type == CT_STR ? strcmp(cfg_str(was, k),
+		    cfg_str(now, k)) == 0 : was->v[k].i == now->v[k].i)
+			continue;
+		if (defs[k].flags & CF_SECRET) {
+			plog(PL_INFO, "configuration: %s changed (%s)",
+			    defs[k].path, now->v[k].src);
+			continue;
+		}
+		format_value(now, k, val, sizeof(val));
+		plog(PL_INFO, "configuration: %s is now %s (%s)", defs[k].path,
+		    val, now->v[k].src);
 	}
 }

@@ -20,6 +20,7 @@ void		 plog(enum plevel, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 plog_set_level(enum plevel);
 double		 mono_now(void);
+double		 wall_now(void);
 
 /* config.c: defaults table -> config-local.yml -> PORTUS_* environment. */
 enum ctype { CT_STR, CT_INT, CT_BOOL };
@@ -37,6 +38,7 @@ enum ckey {
 	K_LDAP_PORT,
 	K_LDAP_TIMEOUT,
 	K_LDAP_METHOD,
+	K_LDAP_CA_FILE,
 	K_LDAP_AUTH_ENABLED,
 	K_LDAP_BIND_DN,
 	K_LDAP_PASSWORD,
@@ -82,12 +84,15 @@ struct net {
 };
 
 #define ALLOW_MAX	32
+#define PREFIX_MAX	32
 
 struct config {
 	struct cvalue	 v[K__MAX];
+	char		 prefix[PREFIX_MAX];	/* CCONFIG_PREFIX, upper case */
 	char		 file[512];	/* the local file looked at */
 	struct net	 allow[ALLOW_MAX];	/* health.allow, parsed */
 	size_t		 nallow;	/* 0: everyone */
+	int		 allow_unknown;	/* health.allow could not be read */
 };
 
 const char	*config_strerror(enum cstatus);
@@ -101,8 +106,12 @@ enum cstatus	 config_load_file(struct config *, const char *, char *,
 enum cstatus	 config_apply_env(struct config *, char *const *, char *,
 		    size_t);
 void		 config_print(const struct config *, FILE *);
+void		 config_diff(const struct config *, const struct config *);
 const char	*config_keyname(enum ckey);
-const char	*config_envname(enum ckey, char *, size_t);
+const char	*config_envname(const struct config *, enum ckey, char *,
+		    size_t);
+int		 config_is_setting(const char *, const char *);
+int		 ruby_integer(const char *, long *);
 enum ctype	 config_type_value(const char *, long *);
 const char	*cfg_str(const struct config *, enum ckey);
 long		 cfg_int(const struct config *, enum ckey);
@@ -147,19 +156,13 @@ int		 path_decode(const char *, char *, size_t);
 int		 response_head(char *, size_t, int, int, size_t);
 const char	*status_text(int);
 
-struct result;
-struct counters;
-
-/* report.c: results -> messages -> JSON. */
+/*
+ * component.c: the components, as data.  Each has a name (the key in the
+ * document), an IETF componentType, whether the configuration enables it
+ * (and why not), a kept handle (a connection kept across runs), its check,
+ * and the component it must run after under a configuration.
+ */
 enum comp { COMP_DATABASE, COMP_REGISTRY, COMP_CLAIR, COMP_LDAP, COMP__MAX };
-
-enum dbstate {
-	DB_UP,
-	DB_INIT,
-	DB_MISSING,
-	DB_DOWN,
-	DB_UNKNOWN
-};
 
 struct compres {
 	int		 present;	/* part of this run */
@@ -169,50 +172,118 @@ struct compres {
 	double		 ms;		/* how long the check took */
 };
 
-const char	*comp_name(enum comp);
-int		 comp_from_name(const char *);
-const char	*db_message(enum dbstate);
-void		 compres_set(struct compres *, int, const char *,
-		    const char *);
-char		*report_json(const struct compres *, int, size_t *);
-char		*report_render(const struct result *, unsigned, enum format,
-		    size_t *, int *);
-char		*report_metrics(const struct result *, const struct counters *,
-		    size_t *);
-int		 status_index(int);
-
-/* check_db.c: PostgreSQL through libpq. */
-struct db;
-
+/* The first row of Portus's registries table, read by the database check
+ * for the registry check that runs after it. */
 struct regrow {
-	int		 lookup;	/* 1: the table was asked */
-	int		 db_ok;		/* 1: the database answered */
+	int		 db_ok;		/* the database answered */
 	int		 found;
 	char		 hostname[256];
 	int		 use_ssl;
 };
 
-struct db	*db_new(void);
-void		 db_free(struct db *);
-enum dbstate	 db_check(struct db *, const struct config *, double,
-		    struct regrow *, char *, size_t);
+/* What one check is given. */
+struct probe {
+	const struct config *cfg;
+	void		*handle;	/* the component's kept handle */
+	double		 deadline;	/* mono_now() of the run's end */
+	struct compres	*res;		/* where the check writes */
+	struct regrow	*row;		/* shared by the database and registry */
+	int		 want_row;	/* the run needs the registries row */
+};
 
-/* check_http.c: registry and clair through libcurl. */
+struct component {
+	const char	*name;
+	const char	*type;
+	const char	*(*disabled)(const struct config *);
+	void		*(*open)(void);
+	void		 (*close)(void *);
+	void		 (*check)(struct probe *);
+	int		 (*after)(const struct config *);
+};
+
+extern const struct component components[COMP__MAX];
+
+const char	*comp_name(int);
+int		 comp_from_name(const char *);
+unsigned	 comp_enabled(const struct config *);
+void		 compres_set(struct compres *, int, const char *,
+		    const char *);
+
+/* check_db.c: the database component, over one of two drivers. */
+enum dbstate {
+	DB_UP,
+	DB_INIT,
+	DB_MISSING,
+	DB_DOWN,
+	DB_UNKNOWN
+};
+
+/* How a query ended. */
+enum qstatus {
+	Q_OK,		/* rows were handed to the callback */
+	Q_NO_TABLE,	/* the table does not exist */
+	Q_ERROR,	/* another SQL error (reason says which) */
+	Q_LOST,		/* the connection broke */
+	Q_TIMEOUT	/* the deadline came */
+};
+
+/* Called with each row of a query: its columns as text (NULL for SQL
+ * NULL).  Returns 0 to go on. */
+typedef int	(*db_row_cb)(void *, const char *const *, int);
+
+struct dbdriver {
+	const char	*adapter;	/* PORTUS_DB_ADAPTER */
+	long		 port;		/* its default port */
+	void		*(*connect)(const struct config *, double,
+			    enum dbstate *, char *, size_t);
+	enum qstatus	 (*query)(void *, const char *, double, db_row_cb,
+			    void *, char *, size_t);
+	void		 (*close)(void *);
+};
+
+extern const struct dbdriver pg_driver;		/* check_pg.c */
+extern const struct dbdriver mysql_driver;	/* check_mysql.c */
+
+const struct dbdriver *db_driver(const struct config *);
+const char	*db_message(enum dbstate);
+void		*db_open(void);
+void		 db_close(void *);
+enum dbstate	 db_check(void *, const struct config *, double,
+		    struct regrow *, char *, size_t);
+void		 check_database(struct probe *);
+const char	*db_check_word(enum dbstate);
+
+/* curl.c: the libcurl plumbing the HTTP checks share. */
 struct http;
 
-enum urlstatus { URL_OK, URL_ADDED_SCHEME, URL_BAD_SCHEME, URL_INVALID };
+struct httpreq {
+	const char	*url;
+	const char	*ca_file;	/* "" for the system's CAs */
+	long		 connect_ms;
+	long		 total_ms;
+	const char	*apiver_header;	/* a header to look for, or NULL */
+	int		 apiver;	/* out: that header was seen */
+};
 
 int		 http_global_init(void);
 void		 http_global_free(void);
-struct http	*http_new(void);
-void		 http_free(struct http *);
+void		*http_open(void);
+void		 http_close(void *);
+long		 http_get(struct http *, struct httpreq *, const char **);
+long		 cap_ms(long, double);
+const char	*curl_phrase(int);
+
+/* check_registry.c, check_clair.c, check_ldap.c: the HTTP and LDAP
+ * components. */
+enum urlstatus { URL_OK, URL_ADDED_SCHEME, URL_BAD_SCHEME, URL_INVALID };
+
+void		 check_registry(struct probe *);
 enum urlstatus	 clair_health_url(const char *, long, char *, size_t);
-void		 http_check_registry(struct http *, const struct config *,
-		    const char *, int, double, struct compres *);
-void		 http_check_clair(struct http *, const struct config *,
-		    double, struct compres *);
-void		 http_check_ldap(struct http *, const struct config *,
-		    double, struct compres *);
+void		 check_clair(struct probe *);
+void		*ldap_open(void);
+void		 ldap_close(void *);
+void		 check_ldap(struct probe *);
+int		 ldap_method(const char *);
 
 /* starttls.c: LDAP STARTTLS done ahead of libcurl, through a relay. */
 struct relay;
@@ -254,20 +325,44 @@ struct counters {
 struct health;
 typedef void	(*health_cb)(struct result *, void *);
 
-unsigned	 health_mask(const struct config *);
 void		 health_lint(const struct config *);
 struct health	*health_new(const struct config *);
 void		 health_free(struct health *);
+int		 health_idle(struct health *);
 const struct config *health_config(const struct health *);
 struct result	*health_cached(struct health *);
 int		 health_request(struct health *, health_cb, void *);
 struct result	*health_run_once(const struct config *, unsigned);
 void		 result_release(struct result *);
 
+/* report.c: results -> JSON, health+json, the page, metrics. */
+char		*report_json(const struct compres *, int, size_t *);
+char		*report_render(const struct result *, unsigned, enum format,
+		    size_t *, int *);
+char		*report_metrics(const struct result *, const struct counters *,
+		    int, size_t *);
+int		 status_index(int);
+char		*report_error(const char *, const char *, size_t *);
+
+/* site.c: the settings of the process, or of one set of per-request
+ * parameters, and the health state that checks with them; the file is
+ * read again when it changes. */
+struct site;
 struct sites;
 
+struct siteview {
+	struct health	*health;	/* NULL while the settings are broken */
+	const struct config *cfg;	/* always usable (defaults if broken) */
+	const char	*error;		/* the configuration error, or NULL */
+};
+
+struct site	*site_new(char *const *, char *const *);
+void		 site_free(struct site *);
+void		 site_get(struct site *, struct siteview *);
+void		 site_put(struct site *, struct siteview *);
+void		 site_reload_all(void);
 struct sites	*sites_new(void);
 void		 sites_free(struct sites *);
-struct health	*sites_get(struct sites *, const char *, char *const *);
+struct site	*sites_get(struct sites *, const char *, char *const *);
 
 #endif

@@ -23,11 +23,9 @@ struct waiter {
 	struct waiter	*next;
 };
 
+/* The kept handle of each component (a connection kept across runs). */
 struct handles {
-	struct db	*db;
-	struct http	*registry;
-	struct http	*clair;
-	struct http	*ldap;
+	void		*h[COMP__MAX];
 };
 
 struct health {
@@ -46,15 +44,11 @@ struct health {
 	struct compres	 last[COMP__MAX];	/* for logging changes */
 };
 
-/* One check of a run: what it needs and where it writes. */
+/* One thread of a run: a component and those that must run after it. */
 struct task {
-	const struct config *cfg;
-	struct handles	*hd;
-	double		 deadline;
-	unsigned	 mask;
-	struct compres	*comp;
-	void		(*fn)(struct task *);
-	int		 timed;		/* the component timed, or -1 */
+	struct probe	 p[COMP__MAX];
+	int		 order[COMP__MAX];
+	int		 n;
 };
 
 /* Logs, once per configuration, what the checks will make of it. */
@@ -63,93 +57,35 @@ health_lint(const struct config *cfg)
 {
 	char url[1024];
 
-	if ((health_mask(cfg) & 1u << COMP_CLAIR) &&
+	if ((comp_enabled(cfg) & 1u << COMP_CLAIR) &&
 	    clair_health_url(cfg_str(cfg, K_CLAIR_SERVER),
 	    cfg_int(cfg, K_CLAIR_HEALTH_PORT), url, sizeof(url)) ==
 	    URL_ADDED_SCHEME)
 		plog(PL_WARN, "security.clair.server has no scheme; "
 		    "using http://");
+	if ((comp_enabled(cfg) & 1u << COMP_LDAP) &&
+	    ldap_method(cfg_str(cfg, K_LDAP_METHOD)) < 0)
+		plog(PL_WARN, "ldap.encryption.method is none of start_tls, "
+		    "simple_tls or empty; no encryption is used, as Portus "
+		    "does");
+	if (db_driver(cfg) == NULL)
+		plog(PL_WARN, "PORTUS_DB_ADAPTER is neither mysql2 nor "
+		    "postgresql: the database is an unknown error, as in "
+		    "Portus");
 }
 
-/* Returns the components a run checks under cfg. */
-unsigned
-health_mask(const struct config *cfg)
-{
-	unsigned m = 1u << COMP_DATABASE | 1u << COMP_REGISTRY;
-
-	if (*cfg_str(cfg, K_CLAIR_SERVER) != '\0')
-		m |= 1u << COMP_CLAIR;
-	if (cfg_int(cfg, K_LDAP_ENABLED))
-		m |= 1u << COMP_LDAP;
-	return m;
-}
-
-/* The database, and the registry when it comes from the registries
- * table (it needs the row first). */
-static void
-task_db(struct task *t)
-{
-	struct compres	*db = &t->comp[COMP_DATABASE];
-	struct compres	*reg = &t->comp[COMP_REGISTRY];
-	struct regrow	 rr;
-	enum dbstate	 st;
-	double		 start = mono_now();
-
-	memset(&rr, 0, sizeof(rr));
-	rr.lookup = (t->mask & 1u << COMP_REGISTRY) &&
-	    *cfg_str(t->cfg, K_REG_HOSTNAME) == '\0';
-	st = db_check(t->hd->db, t->cfg, t->deadline, &rr, db->reason,
-	    sizeof(db->reason));
-	if (t->mask & 1u << COMP_DATABASE) {
-		compres_set(db, st == DB_UP, db_message(st), NULL);
-		db->ms = (mono_now() - start) * 1000.0;
-	}
-	if (!rr.lookup)
-		return;
-	start = mono_now();
-	if (!rr.db_ok)
-		compres_set(reg, 0, "registry is not reachable",
-		    "database unavailable");
-	else if (!rr.found)
-		compres_set(reg, 0, "no registry configured", NULL);
-	else
-		http_check_registry(t->hd->registry, t->cfg, rr.hostname,
-		    rr.use_ssl, t->deadline, reg);
-	reg->ms = (mono_now() - start) * 1000.0;
-}
-
-/* The registry named by registry.hostname. */
-static void
-task_registry(struct task *t)
-{
-	http_check_registry(t->hd->registry, t->cfg,
-	    cfg_str(t->cfg, K_REG_HOSTNAME),
-	    (int)cfg_int(t->cfg, K_REG_USE_SSL), t->deadline,
-	    &t->comp[COMP_REGISTRY]);
-}
-
-static void
-task_clair(struct task *t)
-{
-	http_check_clair(t->hd->clair, t->cfg, t->deadline,
-	    &t->comp[COMP_CLAIR]);
-}
-
-static void
-task_ldap(struct task *t)
-{
-	http_check_ldap(t->hd->ldap, t->cfg, t->deadline, &t->comp[COMP_LDAP]);
-}
-
-/* Runs one task and times its component (task_db times its own two). */
+/* Runs the checks of one thread, one after the other, each timed. */
 static void
 task_run(struct task *t)
 {
-	double start = mono_now();
+	double	 start;
+	int	 i;
 
-	t->fn(t);
-	if (t->timed >= 0)
-		t->comp[t->timed].ms = (mono_now() - start) * 1000.0;
+	for (i = 0; i < t->n; i++) {
+		start = mono_now();
+		components[t->order[i]].check(&t->p[i]);
+		t->p[i].res->ms = (mono_now() - start) * 1000.0;
+	}
 }
 
 static void *
@@ -161,48 +97,59 @@ task_main(void *arg)
 
 /*
  * Runs the checks of mask concurrently with handles hd, all bound by
- * health.timeout.  Returns a result with one reference, or NULL.
+ * health.timeout; a component that must run after another (the registry
+ * after the database that names it) runs in that one's thread, and that
+ * one runs even when mask leaves it out.  Returns a result with one
+ * reference, or NULL.
  */
 static struct result *
 run(const struct config *cfg, struct handles *hd, unsigned mask)
 {
 	struct task	 tasks[COMP__MAX];
+	struct compres	 scratch[COMP__MAX];
 	pthread_t	 tids[COMP__MAX];
-	int		 started[COMP__MAX];
+	int		 started[COMP__MAX], after[COMP__MAX];
+	struct regrow	 row;
 	struct result	*res;
-	struct timespec	 wall;
+	struct probe	*p;
+	unsigned	 torun = mask;
 	double		 deadline;
-	size_t		 n = 0, i;
-	int		 c;
+	int		 n = 0, i, c, d;
 
 	if ((res = calloc(1, sizeof(*res))) == NULL)
 		return NULL;
 	res->refs = 1;
+	memset(&row, 0, sizeof(row));
+	memset(scratch, 0, sizeof(scratch));
 	deadline = mono_now() + (double)cfg_int(cfg, K_HEALTH_TIMEOUT);
-	if ((mask & 1u << COMP_DATABASE) || ((mask & 1u << COMP_REGISTRY) &&
-	    *cfg_str(cfg, K_REG_HOSTNAME) == '\0')) {
-		tasks[n].timed = -1;
-		tasks[n++].fn = task_db;
+	for (c = 0; c < COMP__MAX; c++) {
+		after[c] = components[c].after != NULL ?
+		    components[c].after(cfg) : -1;
+		if ((mask & 1u << c) && after[c] >= 0)
+			torun |= 1u << after[c];
 	}
-	if ((mask & 1u << COMP_REGISTRY) &&
-	    *cfg_str(cfg, K_REG_HOSTNAME) != '\0') {
-		tasks[n].timed = COMP_REGISTRY;
-		tasks[n++].fn = task_registry;
-	}
-	if (mask & 1u << COMP_CLAIR) {
-		tasks[n].timed = COMP_CLAIR;
-		tasks[n++].fn = task_clair;
-	}
-	if (mask & 1u << COMP_LDAP) {
-		tasks[n].timed = COMP_LDAP;
-		tasks[n++].fn = task_ldap;
-	}
-	for (i = 0; i < n; i++) {
-		tasks[i].cfg = cfg;
-		tasks[i].hd = hd;
-		tasks[i].deadline = deadline;
-		tasks[i].mask = mask;
-		tasks[i].comp = res->comp;
+	/* One thread per component that follows none, then its
+	 * followers. */
+	for (c = 0; c < COMP__MAX; c++) {
+		if (!(torun & 1u << c) || after[c] >= 0)
+			continue;
+		tasks[n].n = 0;
+		tasks[n].order[tasks[n].n++] = c;
+		for (d = 0; d < COMP__MAX; d++)
+			if ((torun & 1u << d) && after[d] == c)
+				tasks[n].order[tasks[n].n++] = d;
+		for (i = 0; i < tasks[n].n; i++) {
+			d = tasks[n].order[i];
+			p = &tasks[n].p[i];
+			p->cfg = cfg;
+			p->handle = hd->h[d];
+			p->deadline = deadline;
+			/* What mask leaves out is run but not shown. */
+			p->res = (mask & 1u << d) ? &res->comp[d] : &scratch[d];
+			p->row = &row;
+			p->want_row = i + 1 < tasks[n].n;
+		}
+		n++;
 	}
 	/* All but the last in threads of their own; the last right here. */
 	for (i = 0; i + 1 < n; i++)
@@ -222,8 +169,7 @@ run(const struct config *cfg, struct handles *hd, unsigned mask)
 		if (res->comp[c].present && !res->comp[c].success)
 			res->ok = 0;
 	res->at = mono_now();
-	clock_gettime(CLOCK_REALTIME, &wall);
-	res->wall = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
+	res->wall = wall_now();
 	if ((res->json = report_json(res->comp, 0, &res->jsonlen)) == NULL) {
 		free(res);
 		return NULL;
@@ -251,25 +197,26 @@ result_ref(struct result *res)
 	return res;
 }
 
-/* Opens the kept connection holders.  Returns 0, or -1. */
+/* Opens the kept handle of every component.  Returns 0, or -1. */
 static int
 handles_open(struct handles *hd)
 {
-	hd->db = db_new();
-	hd->registry = http_new();
-	hd->clair = http_new();
-	hd->ldap = http_new();
-	return hd->db != NULL && hd->registry != NULL && hd->clair != NULL &&
-	    hd->ldap != NULL ? 0 : -1;
+	int c, rc = 0;
+
+	for (c = 0; c < COMP__MAX; c++)
+		if ((hd->h[c] = components[c].open()) == NULL)
+			rc = -1;
+	return rc;
 }
 
 static void
 handles_close(struct handles *hd)
 {
-	db_free(hd->db);
-	http_free(hd->registry);
-	http_free(hd->clair);
-	http_free(hd->ldap);
+	int c;
+
+	for (c = 0; c < COMP__MAX; c++)
+		if (hd->h[c] != NULL)
+			components[c].close(hd->h[c]);
 	memset(hd, 0, sizeof(*hd));
 }
 
@@ -398,7 +345,7 @@ health_new(const struct config *cfg)
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	h->cfg = cfg;
-	h->mask = health_mask(cfg);
+	h->mask = comp_enabled(cfg);
 	if (handles_open(&h->hd) == -1)
 		goto fail;
 	pthread_mutex_init(&h->lock, NULL);
@@ -416,6 +363,19 @@ fail:
 	handles_close(&h->hd);
 	free(h);
 	return NULL;
+}
+
+/* Returns whether h's checker is idle: no run in flight, no request
+ * waiting (freeing h then never waits for a dependency). */
+int
+health_idle(struct health *h)
+{
+	int idle;
+
+	pthread_mutex_lock(&h->lock);
+	idle = !h->running && !h->want && h->nwaiters == 0;
+	pthread_mutex_unlock(&h->lock);
+	return idle;
 }
 
 /* Returns the configuration h checks with. */
@@ -494,136 +454,4 @@ health_request(struct health *h, health_cb cb, void *arg)
 	}
 	pthread_mutex_unlock(&h->lock);
 	return 0;
-}
-
-/*
- * Settings passed per request by the web server (nginx fastcgi_param,
- * Apache SetEnv under mod_fcgid) win over the process environment.  Each
- * distinct set is parsed once and gets a health state of its own (its own
- * cache and connections); a set that fails to parse is remembered too, so
- * its error is logged once.
- */
-#define SITES_MAX	64
-
-struct site {
-	char		*key;		/* the PORTUS_* parameters, one a line */
-	struct config	 cfg;
-	struct health	*health;	/* NULL: the settings are broken */
-};
-
-struct sites {
-	pthread_mutex_t	 lock;
-	struct site	 site[SITES_MAX];
-	size_t		 n;
-};
-
-/* Returns an empty registry, or NULL. */
-struct sites *
-sites_new(void)
-{
-	struct sites *ss;
-
-	if ((ss = calloc(1, sizeof(*ss))) == NULL)
-		return NULL;
-	pthread_mutex_init(&ss->lock, NULL);
-	return ss;
-}
-
-/* Stops every health state and frees the registry. */
-void
-sites_free(struct sites *ss)
-{
-	size_t i;
-
-	if (ss == NULL)
-		return;
-	for (i = 0; i < ss->n; i++) {
-		health_free(ss->site[i].health);
-		if (ss->site[i].health != NULL)
-			config_free(&ss->site[i].cfg);
-		free(ss->site[i].key);
-	}
-	pthread_mutex_destroy(&ss->lock);
-	free(ss);
-}
-
-/* Loads the configuration of site s: its parameters first, so that they
- * win, then the process environment.  Returns a status. */
-static enum cstatus
-site_load(struct site *s, char *const *environ_, char *err, size_t errsz)
-{
-	char		**envp, *copy, *p;
-	size_t		 n = 0, i;
-	enum cstatus	 st = CONF_ERR_NOMEM;
-
-	for (i = 0; environ_[i] != NULL; i++)
-		continue;
-	for (p = s->key; *p != '\0'; p++)
-		n += *p == '\n';
-	if ((copy = strdup(s->key)) == NULL)
-		goto out_nocopy;
-	if ((envp = calloc(n + i + 1, sizeof(*envp))) == NULL)
-		goto out;
-	/* Each line of the key, ended by a newline, is one KEY=VALUE. */
-	n = 0;
-	for (p = copy; *p != '\0'; ) {
-		envp[n++] = p;
-		p += strcspn(p, "\n");
-		if (*p == '\n')
-			*p++ = '\0';
-	}
-	for (i = 0; environ_[i] != NULL; i++)
-		envp[n++] = environ_[i];
-	st = config_load(&s->cfg, envp, err, errsz);
-	free(envp);
-out:
-	free(copy);
-out_nocopy:
-	if (st == CONF_ERR_NOMEM)
-		snprintf(err, errsz, "out of memory");
-	return st;
-}
-
-/*
- * Returns the health state for the per-request settings key (PORTUS_*
- * parameters, each followed by a newline), made on first use over the
- * process environment environ_; NULL when those settings are broken or
- * too many sets were seen (logged once).
- */
-struct health *
-sites_get(struct sites *ss, const char *key, char *const *environ_)
-{
-	struct site	*s;
-	struct health	*h = NULL;
-	char		 err[512];
-	size_t		 i;
-
-	pthread_mutex_lock(&ss->lock);
-	for (i = 0; i < ss->n; i++)
-		if (strcmp(ss->site[i].key, key) == 0) {
-			h = ss->site[i].health;
-			goto out;
-		}
-	if (ss->n == SITES_MAX) {
-		plog(PL_ERROR, "more than %d distinct sets of per-request "
-		    "settings; refusing the new one", SITES_MAX);
-		goto out;
-	}
-	s = &ss->site[ss->n];
-	if ((s->key = strdup(key)) == NULL)
-		goto out;
-	ss->n++;
-	if (site_load(s, environ_, err, sizeof(err)) != CONF_OK) {
-		plog(PL_ERROR, "per-request settings: %s", err);
-		goto out;
-	}
-	health_lint(&s->cfg);
-	if ((h = s->health = health_new(&s->cfg)) == NULL) {
-		plog(PL_ERROR, "per-request settings: cannot start a health "
-		    "state");
-		config_free(&s->cfg);
-	}
-out:
-	pthread_mutex_unlock(&ss->lock);
-	return h;
 }

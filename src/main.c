@@ -23,7 +23,6 @@
 #define HEAD_MAX	512
 #define BACKLOG		128
 
-#define ERR_CONFIG	"{\"error\":\"configuration error\"}"
 #define ERR_BUSY	"{\"error\":\"too many requests waiting\"}"
 #define ERR_NOMEM	"{\"error\":\"out of memory\"}"
 #define ERR_DISABLED	"{\"error\":\"component not enabled\"}"
@@ -58,12 +57,14 @@ struct sink {
 	FCGX_Stream	*fs;
 	FILE		*fp;
 	struct counters	*cnt;
+	int		 config_ok;	/* for /_metrics */
 };
 
 struct server {
 	int		 fd;		/* the listening socket */
-	struct health	*health;	/* for the process's own settings */
+	struct site	*site;		/* the process's own settings */
 	struct sites	*sites;		/* for settings passed per request */
+	const char	*prefix;	/* CCONFIG_PREFIX of the process */
 	struct counters	 cnt;		/* requests answered */
 	long		 max_requests;	/* 0: no limit */
 	long		 served;	/* atomic */
@@ -82,6 +83,8 @@ struct parked {
 	FCGX_Request	*req;
 	struct answer	 a;
 	struct counters	*cnt;
+	struct site	*site;
+	struct siteview	 view;		/* held until answered */
 };
 
 static void
@@ -140,7 +143,8 @@ respond_result(struct sink *s, const struct answer *a, struct result *res)
 		return;
 	}
 	if (a->route == ROUTE_METRICS) {
-		if ((body = report_metrics(res, s->cnt, &len)) == NULL)
+		if ((body = report_metrics(res, s->cnt, s->config_ok, &len)) ==
+		    NULL)
 			respond_error(s, a, 500, ERR_NOMEM);
 		else
 			respond(s, a, 200, MIME_PROMETHEUS, body, len);
@@ -163,6 +167,21 @@ respond_result(struct sink *s, const struct answer *a, struct result *res)
 		respond_error(s, a, 500, ERR_NOMEM);
 	else
 		respond(s, a, ok ? 200 : 503, mimes[a->format], body, len);
+	free(body);
+}
+
+/* Answers a route that needs settings while they are broken: 503 with
+ * the error, which names a key or a file and line but never a value. */
+static void
+respond_config_error(struct sink *s, const struct answer *a, const char *err)
+{
+	char	*body;
+	size_t	 len;
+
+	if ((body = report_error("configuration", err, &len)) == NULL)
+		respond_error(s, a, 500, ERR_NOMEM);
+	else
+		respond(s, a, 503, MIME_JSON, body, len);
 	free(body);
 }
 
@@ -193,29 +212,30 @@ static void
 on_result(struct result *res, void *arg)
 {
 	struct parked	*p = arg;
-	struct sink	 s = { p->req->out, NULL, p->cnt };
+	struct sink	 s = { p->req->out, NULL, p->cnt, 1 };
 
 	respond_result(&s, &p->a, res);
 	result_release(res);
 	request_done(p->req);
+	site_put(p->site, &p->view);
 	free(p);
 }
 
 /*
- * Returns the health state for a request: the process's own, or the one
- * for the PORTUS_* parameters the web server passed with it.  Client
- * headers arrive as HTTP_*, so they can never name a setting.  NULL when
- * those settings are broken.
+ * Returns the site for a request: the process's own, or the one for the
+ * settings the web server passed with it (PORTUS_* and the prefix's
+ * variables; client headers arrive as HTTP_*, so they can never name a
+ * setting).  NULL when those are too many or too long.
  */
-static struct health *
-fcgi_health(struct server *srv, FCGX_Request *req)
+static struct site *
+fcgi_site(struct server *srv, FCGX_Request *req)
 {
 	char		 key[8192];
 	size_t		 n = 0, len;
 	char		**e;
 
 	for (e = req->envp; *e != NULL; e++) {
-		if (strncmp(*e, "PORTUS_", 7) != 0)
+		if (!config_is_setting(*e, srv->prefix))
 			continue;
 		len = strlen(*e);
 		if (strchr(*e, '\n') != NULL || n + len + 2 > sizeof(key))
@@ -225,7 +245,7 @@ fcgi_health(struct server *srv, FCGX_Request *req)
 		key[n++] = '\n';
 	}
 	if (n == 0)
-		return srv->health;
+		return srv->site;
 	key[n] = '\0';
 	return sites_get(srv->sites, key, environ);
 }
@@ -239,9 +259,10 @@ fcgi_serve(struct server *srv, FCGX_Request *req)
 {
 	struct reqinfo	 ri;
 	struct answer	 a;
-	struct sink	 s = { req->out, NULL, &srv->cnt };
+	struct sink	 s = { req->out, NULL, &srv->cnt, 1 };
 	struct parked	*p;
-	struct health	*h;
+	struct site	*site;
+	struct siteview	 v;
 	struct result	*res;
 
 	ri.method = FCGX_GetParam("REQUEST_METHOD", req->envp);
@@ -252,33 +273,44 @@ fcgi_serve(struct server *srv, FCGX_Request *req)
 	request_route(&ri, &a);
 	if (respond_plain(&s, &a))
 		return 0;
-	if ((h = fcgi_health(srv, req)) == NULL) {
-		respond_error(&s, &a, 500, ERR_CONFIG);
+	if ((site = fcgi_site(srv, req)) == NULL) {
+		respond_config_error(&s, &a, "too many distinct per-request "
+		    "settings");
 		return 0;
 	}
-	request_allow(health_config(h), FCGX_GetParam("REMOTE_ADDR",
-	    req->envp), &a);
+	site_get(site, &v);
+	request_allow(v.cfg, FCGX_GetParam("REMOTE_ADDR", req->envp), &a);
+	s.config_ok = v.error == NULL;
 	if (respond_plain(&s, &a))
-		return 0;
+		goto out;
+	if (v.health == NULL) {
+		respond_config_error(&s, &a, v.error);
+		goto out;
+	}
 	/* The common case: a fresh result, answered by this worker. */
-	if ((res = health_cached(h)) != NULL) {
+	if ((res = health_cached(v.health)) != NULL) {
 		respond_result(&s, &a, res);
 		result_release(res);
-		return 0;
+		goto out;
 	}
 	if ((p = malloc(sizeof(*p))) == NULL) {
 		respond_error(&s, &a, 500, ERR_NOMEM);
-		return 0;
+		goto out;
 	}
 	p->req = req;
 	p->a = a;
 	p->cnt = &srv->cnt;
-	if (health_request(h, on_result, p) == -1) {
+	p->site = site;
+	p->view = v;
+	if (health_request(v.health, on_result, p) == -1) {
 		free(p);
 		respond_error(&s, &a, 503, ERR_BUSY);
-		return 0;
+		goto out;
 	}
 	return 1;
+out:
+	site_put(site, &v);
+	return 0;
 }
 
 /* A worker thread: accept, serve, and again, until told to stop. */
@@ -348,7 +380,8 @@ is_listener(int fd)
 
 /*
  * Waits for SIGTERM or SIGINT (mod_fcgid and systemd stop us so, and a
- * worker at health.max_requests raises it), then stops the workers: each
+ * worker at health.max_requests raises it); SIGHUP meanwhile has every
+ * configuration read again.  Then stops the workers: each
  * finishes the request in hand; one still blocked in accept(2) is woken
  * by SIGUSR2, again until it has gone.  The listening socket itself is
  * left alone: systemd may hand it to our successor.
@@ -361,8 +394,14 @@ wait_and_stop(struct server *srv, struct worker *ws, long n,
 	long		 i, alive;
 	int		 sig;
 
-	while (sigwait(stopset, &sig) != 0)
-		continue;
+	for (;;) {
+		if (sigwait(stopset, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		plog(PL_INFO, "SIGHUP: reading the configuration again");
+		site_reload_all();
+	}
 	plog(PL_INFO, "stopping (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	__atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
 	FCGX_ShutdownPending();
@@ -377,22 +416,25 @@ wait_and_stop(struct server *srv, struct worker *ws, long n,
 	} while (alive > 0);
 }
 
-/* Serves FastCGI on fd with health.workers threads.  Returns an exit
- * status. */
+/* Serves FastCGI on fd with health.workers threads (of the process's
+ * own settings, or their default when those are broken).  Returns an
+ * exit status. */
 static int
-fcgi_main(const struct config *cfg, int fd)
+fcgi_main(int fd)
 {
 	struct server	 srv;
 	struct worker	*ws = NULL;
 	struct sigaction sa;
+	struct siteview	 v;
 	sigset_t	 stopset;
-	long		 i, n = cfg_int(cfg, K_HEALTH_WORKERS), started = 0;
+	long		 i, n, started = 0;
 	int		 rc = EXIT_FAILURE;
 
 	/* Every thread inherits the mask: only sigwait sees these. */
 	sigemptyset(&stopset);
 	sigaddset(&stopset, SIGTERM);
 	sigaddset(&stopset, SIGINT);
+	sigaddset(&stopset, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stopset, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_wake;	/* no SA_RESTART */
@@ -401,14 +443,21 @@ fcgi_main(const struct config *cfg, int fd)
 
 	memset(&srv, 0, sizeof(srv));
 	srv.fd = fd;
-	srv.max_requests = cfg_int(cfg, K_HEALTH_MAX_REQUESTS);
 	if (FCGX_Init() != 0) {
 		plog(PL_ERROR, "cannot initialise libfcgi");
 		return EXIT_FAILURE;
 	}
-	if ((srv.health = health_new(cfg)) == NULL ||
-	    (srv.sites = sites_new()) == NULL ||
-	    (ws = calloc((size_t)n, sizeof(*ws))) == NULL) {
+	if ((srv.site = site_new(NULL, environ)) == NULL ||
+	    (srv.sites = sites_new()) == NULL) {
+		plog(PL_ERROR, "cannot start: out of memory");
+		goto out;
+	}
+	site_get(srv.site, &v);
+	srv.prefix = v.cfg->prefix;
+	srv.max_requests = cfg_int(v.cfg, K_HEALTH_MAX_REQUESTS);
+	n = cfg_int(v.cfg, K_HEALTH_WORKERS);
+	site_put(srv.site, &v);
+	if ((ws = calloc((size_t)n, sizeof(*ws))) == NULL) {
 		plog(PL_ERROR, "cannot start: out of memory");
 		goto out;
 	}
@@ -434,18 +483,18 @@ fcgi_main(const struct config *cfg, int fd)
 out:
 	free(ws);
 	sites_free(srv.sites);
-	health_free(srv.health);
+	site_free(srv.site);
 	return rc;
 }
 
-/* Serves one CGI request from the environment.  Returns an exit
- * status. */
+/* Serves one CGI request from the environment, with cfg (err: why it is
+ * broken, or NULL).  Returns an exit status. */
 static int
-cgi_main(const struct config *cfg)
+cgi_main(const struct config *cfg, const char *err)
 {
 	struct reqinfo	 ri;
 	struct answer	 a;
-	struct sink	 s = { NULL, stdout, NULL };
+	struct sink	 s = { NULL, stdout, NULL, err == NULL };
 	struct result	*res;
 
 	ri.method = getenv("REQUEST_METHOD");
@@ -454,16 +503,17 @@ cgi_main(const struct config *cfg)
 	ri.query_string = getenv("QUERY_STRING");
 	ri.accept = getenv("HTTP_ACCEPT");
 	request_route(&ri, &a);
-	if (cfg == NULL) {
-		a.status = 500;
-		a.route = ROUTE_NONE;
-		a.body = ERR_CONFIG;
-	} else
-		request_allow(cfg, getenv("REMOTE_ADDR"), &a);
 	if (!respond_plain(&s, &a)) {
-		res = health_run_once(cfg, health_mask(cfg));
-		respond_result(&s, &a, res);
-		result_release(res);
+		request_allow(cfg, getenv("REMOTE_ADDR"), &a);
+		if (respond_plain(&s, &a))
+			;
+		else if (err != NULL)
+			respond_config_error(&s, &a, err);
+		else {
+			res = health_run_once(cfg, comp_enabled(cfg));
+			respond_result(&s, &a, res);
+			result_release(res);
+		}
 	}
 	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
@@ -486,7 +536,7 @@ check_main(const struct config *cfg, unsigned mask, int quiet)
 	struct result	*res;
 	char		*json;
 	size_t		 len;
-	unsigned	 enabled = health_mask(cfg);
+	unsigned	 enabled = comp_enabled(cfg);
 	int		 c, rc;
 
 	if (mask == 0)
@@ -494,9 +544,8 @@ check_main(const struct config *cfg, unsigned mask, int quiet)
 	for (c = 0; c < COMP__MAX; c++)
 		if ((mask & 1u << c) && !(enabled & 1u << c)) {
 			fprintf(stderr, "%s: component %s is not enabled "
-			    "(%s)\n", PH_NAME, comp_name(c), c == COMP_CLAIR ?
-			    "security.clair.server is empty" :
-			    "ldap.enabled is false");
+			    "(%s)\n", PH_NAME, comp_name(c),
+			    components[c].disabled(cfg));
 			return EXIT_FAILURE;
 		}
 	if ((res = health_run_once(cfg, mask)) == NULL) {
@@ -514,6 +563,28 @@ check_main(const struct config *cfg, unsigned mask, int quiet)
 	}
 	result_release(res);
 	return rc;
+}
+
+/* Prints the database's state as Portus's bin/check_db.rb does.  Returns
+ * 0 for DB_READY, 1 otherwise. */
+static int
+check_db_main(const struct config *cfg)
+{
+	enum dbstate	 st;
+	char		 reason[256];
+	void		*db;
+
+	if ((db = db_open()) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", PH_NAME);
+		return EXIT_FAILURE;
+	}
+	st = db_check(db, cfg, mono_now() + (double)cfg_int(cfg,
+	    K_HEALTH_TIMEOUT), NULL, reason, sizeof(reason));
+	db_close(db);
+	if (st != DB_UP)
+		plog(PL_WARN, "database: %s (%s)", db_message(st), reason);
+	printf("%s\n", db_check_word(st));
+	return st == DB_UP ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* Adds the component called name to *mask.  Returns 0, or -1. */
@@ -538,7 +609,7 @@ usage(FILE *fp)
 	    "usage: %s                      FastCGI (socket on stdin) or CGI\n"
 	    "       %s --listen ADDR        FastCGI on unix:/path or HOST:PORT\n"
 	    "       %s --check [-q] [-c NAME]...\n"
-	    "       %s --print-config | --help | --version\n",
+	    "       %s --check-db | --print-config | --help | --version\n",
 	    PH_NAME, PH_NAME, PH_NAME, PH_NAME);
 }
 
@@ -547,6 +618,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "check", no_argument, NULL, 'C' },
+		{ "check-db", no_argument, NULL, 'D' },
 		{ "component", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -559,13 +631,17 @@ main(int argc, char *argv[])
 	char		 err[512], name[48];
 	const char	*listen = NULL, *v;
 	unsigned	 mask = 0, fromargs;
-	int		 ch, check = 0, printcfg = 0, quiet = 0, rc, fd, i;
+	int		 ch, check = 0, checkdb = 0, printcfg = 0, quiet = 0;
+	int		 rc, fd, i, cmdline;
 
 	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt_long(argc, argv, "c:hq", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'C':
 			check = 1;
+			break;
+		case 'D':
+			checkdb = 1;
 			break;
 		case 'c':
 			if (add_component(&mask, optarg) == -1)
@@ -592,13 +668,15 @@ main(int argc, char *argv[])
 		}
 	}
 	fromargs = mask;
-	if (optind != argc || ((mask || quiet) && !check)) {
+	cmdline = check + checkdb + printcfg;
+	if (optind != argc || cmdline > 1 || (cmdline && listen != NULL) ||
+	    ((mask || quiet) && !check)) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 
 	fd = listen != NULL ? -1 : (is_listener(STDIN_FILENO) ? 0 : -1);
-	if (!check && !printcfg && listen == NULL && fd == -1 &&
+	if (!cmdline && listen == NULL && fd == -1 &&
 	    getenv("REQUEST_METHOD") == NULL) {
 		fprintf(stderr, "%s: not started by a web server: no "
 		    "REQUEST_METHOD and standard input is not a socket\n",
@@ -606,22 +684,30 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	/* A FastCGI responder reads (and reads again) its own. */
+	if (listen != NULL || fd == 0) {
+		if (listen != NULL &&
+		    (fd = FCGX_OpenSocket(strncmp(listen, "unix:", 5) == 0 ?
+		    listen + 5 : listen, BACKLOG)) < 0) {
+			plog(PL_ERROR, "cannot listen on %s", listen);
+			return EXIT_FAILURE;
+		}
+		rc = fcgi_main(fd);
+		http_global_free();
+		return rc;
+	}
 	if (config_load(&cfg, environ, err, sizeof(err)) != CONF_OK) {
 		plog(PL_ERROR, "configuration: %s", err);
-		if (!check && !printcfg && listen == NULL && fd == -1)
-			return cgi_main(NULL);
-		return EXIT_USAGE;
+		/* /_ping stays up; every other route says why. */
+		rc = cmdline ? EXIT_USAGE : cgi_main(&cfg, err);
+		goto out;
 	}
-	if (http_global_init() != 0) {
-		plog(PL_ERROR, "cannot initialise libcurl");
-		config_free(&cfg);
-		return EXIT_FAILURE;
-	}
-
 	health_lint(&cfg);
 	if (printcfg) {
 		config_print(&cfg, stdout);
 		rc = EXIT_SUCCESS;
+	} else if (checkdb) {
+		rc = check_db_main(&cfg);
 	} else if (check) {
 		quiet |= env_yes(getenv("PORTUS_HEALTH_QUIET"));
 		/* -c on the command line wins over the environment. */
@@ -637,17 +723,8 @@ main(int argc, char *argv[])
 		if (quiet)
 			plog_set_level(PL_ERROR);
 		rc = check_main(&cfg, mask, quiet);
-	} else if (listen != NULL || fd == 0) {
-		if (listen != NULL &&
-		    (fd = FCGX_OpenSocket(strncmp(listen, "unix:", 5) == 0 ?
-		    listen + 5 : listen, BACKLOG)) < 0) {
-			plog(PL_ERROR, "cannot listen on %s", listen);
-			rc = EXIT_FAILURE;
-			goto out;
-		}
-		rc = fcgi_main(&cfg, fd);
 	} else
-		rc = cgi_main(&cfg);
+		rc = cgi_main(&cfg, NULL);
 out:
 	http_global_free();
 	config_free(&cfg);

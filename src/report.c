@@ -12,64 +12,6 @@
 
 #include "extern.h"
 
-static const char *const compnames[COMP__MAX] = {
-	[COMP_DATABASE] = "database",
-	[COMP_REGISTRY] = "registry",
-	[COMP_CLAIR] = "clair",
-	[COMP_LDAP] = "ldap",
-};
-
-/* Returns the name of a component, as used in the document. */
-const char *
-comp_name(enum comp c)
-{
-	return compnames[c];
-}
-
-/* Returns the component called name, or -1. */
-int
-comp_from_name(const char *name)
-{
-	int c;
-
-	for (c = 0; c < COMP__MAX; c++)
-		if (strcmp(compnames[c], name) == 0)
-			return c;
-	return -1;
-}
-
-/* Returns Portus's message for a database state. */
-const char *
-db_message(enum dbstate st)
-{
-	switch (st) {
-	case DB_UP:
-		return "database is up-to-date";
-	case DB_INIT:
-		return "database is initializing";
-	case DB_MISSING:
-		return "database has not been created";
-	case DB_DOWN:
-		return "cannot connect to database";
-	case DB_UNKNOWN:
-		break;
-	}
-	return "unknown error";
-}
-
-/* Fills a component result: msg is base, plus ": reason" when given. */
-void
-compres_set(struct compres *cr, int success, const char *base,
-    const char *reason)
-{
-	cr->present = 1;
-	cr->success = success;
-	if (reason != NULL && *reason != '\0')
-		snprintf(cr->msg, sizeof(cr->msg), "%s: %s", base, reason);
-	else
-		snprintf(cr->msg, sizeof(cr->msg), "%s", base);
-}
-
 /*
  * Renders the components present in res, in document order, compact or
  * pretty.  Returns a string the caller frees, its length in *len; NULL
@@ -91,7 +33,7 @@ report_json(const struct compres *res, int pretty, size_t *len)
 			continue;
 		if ((o = json_object_new_object()) == NULL)
 			goto out;
-		if (json_object_object_add(doc, compnames[c], o) != 0) {
+		if (json_object_object_add(doc, components[c].name, o) != 0) {
 			json_object_put(o);
 			goto out;
 		}
@@ -114,14 +56,6 @@ out:
 	json_object_put(doc);
 	return out;
 }
-
-/* The componentType of the IETF health check format, per component. */
-static const char *const comptypes[COMP__MAX] = {
-	[COMP_DATABASE] = "datastore",
-	[COMP_REGISTRY] = "component",
-	[COMP_CLAIR] = "component",
-	[COMP_LDAP] = "component",
-};
 
 /* Writes Unix time t as RFC 3339 UTC into buf. */
 static void
@@ -169,11 +103,11 @@ render_health_json(const struct compres *res, double wall, int ok,
 		}
 		json_object_array_add(list, o);
 		snprintf(output, sizeof(output), "%s:responseTime",
-		    compnames[c]);
+		    components[c].name);
 		json_object_object_add(checks, output, list);
 		output[0] = '\0';
 		json_object_object_add(o, "componentType",
-		    json_object_new_string(comptypes[c]));
+		    json_object_new_string(components[c].type));
 		snprintf(ms, sizeof(ms), "%.3f", res[c].ms);
 		json_object_object_add(o, "observedValue",
 		    json_object_new_double_s(res[c].ms, ms));
@@ -329,7 +263,7 @@ render_html(const struct compres *res, double wall, int ok, size_t *len)
 		if (!res[c].present)
 			continue;
 		buf_printf(&b, "<tr id=\"%s\"><td>%s</td><td class=\"state "
-		    "%s\">%s</td><td>", compnames[c], compnames[c],
+		    "%s\">%s</td><td>", components[c].name, components[c].name,
 		    res[c].success ? "up" : "down",
 		    res[c].success ? "up" : "down");
 		buf_html(&b, res[c].msg);
@@ -396,12 +330,13 @@ status_index(int status)
 
 /*
  * Renders the Prometheus text exposition of res (each component up or
- * down, its last check's duration and time) and of the request counters
- * cnt (may be NULL).  Returns a string to free, or NULL.
+ * down, its last check's duration and time), whether the configuration
+ * was last read without error, and the request counters cnt (may be
+ * NULL).  Returns a string to free, or NULL.
  */
 char *
 report_metrics(const struct result *res, const struct counters *cnt,
-    size_t *len)
+    int config_ok, size_t *len)
 {
 	struct buf	 b;
 	long		 v;
@@ -415,14 +350,14 @@ report_metrics(const struct result *res, const struct counters *cnt,
 	for (c = 0; c < COMP__MAX; c++)
 		if (res->comp[c].present)
 			buf_printf(&b, "portus_health_up{component=\"%s\"} %d\n",
-			    compnames[c], res->comp[c].success);
+			    components[c].name, res->comp[c].success);
 	buf_printf(&b, "# HELP portus_health_check_duration_seconds How long "
 	    "the last check of the component took.\n"
 	    "# TYPE portus_health_check_duration_seconds gauge\n");
 	for (c = 0; c < COMP__MAX; c++)
 		if (res->comp[c].present)
 			buf_printf(&b, "portus_health_check_duration_seconds"
-			    "{component=\"%s\"} %.6f\n", compnames[c],
+			    "{component=\"%s\"} %.6f\n", components[c].name,
 			    res->comp[c].ms / 1000.0);
 	buf_printf(&b, "# HELP portus_health_check_timestamp_seconds When "
 	    "the last check of the component ended, in Unix time.\n"
@@ -430,8 +365,13 @@ report_metrics(const struct result *res, const struct counters *cnt,
 	for (c = 0; c < COMP__MAX; c++)
 		if (res->comp[c].present)
 			buf_printf(&b, "portus_health_check_timestamp_seconds"
-			    "{component=\"%s\"} %.3f\n", compnames[c],
+			    "{component=\"%s\"} %.3f\n", components[c].name,
 			    res->wall);
+	buf_printf(&b, "# HELP portus_health_config_ok Whether the "
+	    "configuration was last read without error (1) or not (0, the "
+	    "last good one is in use).\n"
+	    "# TYPE portus_health_config_ok gauge\n"
+	    "portus_health_config_ok %d\n", config_ok);
 	if (cnt != NULL) {
 		buf_printf(&b, "# HELP portus_health_requests_total Requests "
 		    "answered, by route and HTTP status.\n"
@@ -454,4 +394,29 @@ report_metrics(const struct result *res, const struct counters *cnt,
 			}
 	}
 	return buf_done(&b, len);
+}
+
+/* Renders {"error": "<what>: <msg>"} with msg escaped.  Returns a string
+ * to free, or NULL. */
+char *
+report_error(const char *what, const char *msg, size_t *len)
+{
+	json_object	*doc;
+	const char	*s;
+	char		*out = NULL, text[640];
+	size_t		 n;
+
+	snprintf(text, sizeof(text), "%s: %s", what, msg);
+	if ((doc = json_object_new_object()) == NULL)
+		return NULL;
+	if (json_object_object_add(doc, "error",
+	    json_object_new_string(text)) == 0 &&
+	    (s = json_object_to_json_string_length(doc,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n)) !=
+	    NULL && (out = malloc(n + 1)) != NULL) {
+		memcpy(out, s, n + 1);
+		*len = n;
+	}
+	json_object_put(doc);
+	return out;
 }

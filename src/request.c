@@ -357,7 +357,8 @@ net_parse(const char *s, struct net *n)
 }
 
 /* Returns 1 if the client address ip may see /_health under cfg
- * (health.allow empty: everyone), 0 if not or if ip is no address.  An
+ * (health.allow empty: everyone), 0 if not, if ip is no address, or if
+ * a broken configuration left health.allow unknown.  An
  * IPv4 client matches IPv4 ranges only, an IPv6 client IPv6 ones. */
 int
 net_allowed(const struct config *cfg, const char *ip)
@@ -367,6 +368,8 @@ net_allowed(const struct config *cfg, const char *ip)
 	size_t		 i;
 	int		 fam, full, rest;
 
+	if (cfg->allow_unknown)
+		return 0;	/* never fail open */
 	if (cfg->nallow == 0)
 		return 1;
 	if (ip == NULL || (fam = addr_parse(ip, a)) == -1)

@@ -245,13 +245,13 @@ START_TEST(cfg_envname)
 {
 	char buf[128];
 
-	ck_assert_str_eq(config_envname(K_CLAIR_HEALTH_PORT, buf, sizeof(buf)),
+	ck_assert_str_eq(config_envname(NULL, K_CLAIR_HEALTH_PORT, buf, sizeof(buf)),
 	    "PORTUS_SECURITY_CLAIR_HEALTH_PORT");
-	ck_assert_str_eq(config_envname(K_REG_READ_TIMEOUT, buf, sizeof(buf)),
+	ck_assert_str_eq(config_envname(NULL, K_REG_READ_TIMEOUT, buf, sizeof(buf)),
 	    "PORTUS_REGISTRY_READ_TIMEOUT_VALUE");
-	ck_assert_str_eq(config_envname(K_LDAP_PASSWORD, buf, sizeof(buf)),
+	ck_assert_str_eq(config_envname(NULL, K_LDAP_PASSWORD, buf, sizeof(buf)),
 	    "PORTUS_LDAP_AUTHENTICATION_PASSWORD");
-	ck_assert_str_eq(config_envname(K_DB_PORT, buf, sizeof(buf)),
+	ck_assert_str_eq(config_envname(NULL, K_DB_PORT, buf, sizeof(buf)),
 	    "PORTUS_DB_PORT");
 }
 END_TEST
@@ -260,7 +260,7 @@ START_TEST(cfg_envname_truncates)
 {
 	char buf[10];
 
-	ck_assert_str_eq(config_envname(K_CLAIR_HEALTH_PORT, buf, sizeof(buf)),
+	ck_assert_str_eq(config_envname(NULL, K_CLAIR_HEALTH_PORT, buf, sizeof(buf)),
 	    "PORTUS_SE");
 }
 END_TEST
@@ -272,7 +272,7 @@ START_TEST(cfg_envname_tiny_buffer_stays_inside)
 
 	/* A buffer shorter than "PORTUS_" must not be written past. */
 	memset(buf, 'X', sizeof(buf));
-	config_envname(K_DB_PORT, buf, 4);
+	config_envname(NULL, K_DB_PORT, buf, 4);
 	ck_assert_int_eq(buf[3], '\0');
 	for (i = 4; i < sizeof(buf); i++)
 		ck_assert_msg(buf[i] == 'X', "byte %zu written past size 4",
@@ -2269,7 +2269,7 @@ START_TEST(render_metrics_text)
 	cnt.n[ROUTE_PING][status_index(200)] = 7;
 	cnt.n[ROUTE_NONE][status_index(404)] = 2;
 	cnt.n[ROUTE_HEALTH][status_index(302)] = 1;
-	ck_assert_ptr_nonnull(s = report_metrics(&r, &cnt, &len));
+	ck_assert_ptr_nonnull(s = report_metrics(&r, &cnt, 1, &len));
 	ck_assert_ptr_nonnull(strstr(s, "# TYPE portus_health_up gauge\n"
 	    "portus_health_up{component=\"database\"} 1\n"
 	    "portus_health_up{component=\"registry\"} 0\n"));
@@ -2284,7 +2284,7 @@ START_TEST(render_metrics_text)
 	ck_assert_ptr_nonnull(strstr(s, "{route=\"health\",code=\"other\"} 1"));
 	ck_assert_ptr_null(strstr(s, "code=\"503\""));
 	free(s);
-	ck_assert_ptr_nonnull(s = report_metrics(&r, NULL, &len));
+	ck_assert_ptr_nonnull(s = report_metrics(&r, NULL, 1, &len));
 	ck_assert_ptr_null(strstr(s, "requests_total"));
 	free(s);
 }

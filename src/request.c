@@ -357,23 +357,27 @@ net_parse(const char *s, struct net *n)
 }
 
 /* Returns 1 if the client address ip may see /_health under cfg
- * (health.allow empty: everyone), 0 if not, if ip is no address, or if
- * a broken configuration left health.allow unknown.  An
+ * (health.allow empty: everyone; unknown, because the file is broken:
+ * loopback only), 0 if not or if ip is no address (unless everyone may).  An
  * IPv4 client matches IPv4 ranges only, an IPv6 client IPv6 ones. */
 int
 net_allowed(const struct config *cfg, const char *ip)
 {
+	static const unsigned char loopback6[16] = { 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 1 };
 	unsigned char	 a[16];
 	const struct net *n;
 	size_t		 i;
 	int		 fam, full, rest;
 
+	if (ip == NULL || (fam = addr_parse(ip, a)) == -1)
+		return cfg->nallow == 0 && !cfg->allow_unknown;
+	/* Never fail open: while a broken file leaves health.allow unknown,
+	 * only this host may see (the error). */
 	if (cfg->allow_unknown)
-		return 0;	/* never fail open */
+		return fam == 4 ? a[12] == 127 : memcmp(a, loopback6, 16) == 0;
 	if (cfg->nallow == 0)
 		return 1;
-	if (ip == NULL || (fam = addr_parse(ip, a)) == -1)
-		return 0;
 	for (i = 0; i < cfg->nallow; i++) {
 		n = &cfg->allow[i];
 		if (n->family != fam)

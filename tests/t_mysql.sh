@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# SPEC 3, database, with Portus's default adapter: every state of the
+# database check against a real MariaDB server, through CGI, FastCGI,
+# --check and --check-db; the kept connection, a crash and restart, a
+# server that never answers, the registries row in MariaDB's dialect.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-mysql.sh"
+
+type timing_factor >/dev/null 2>&1 || timing_factor() { echo 3; }
+my_start
+my_exports
+registry_start
+export PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml
+export PORTUS_REGISTRY_HOSTNAME=127.0.0.1:$REG_PORT
+export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT=3
+fcgi_start
+
+# expect VIA NAME MESSAGE SUCCESS STATUS: one GET /_health and its database part.
+expect() {
+  "${1}_req" GET /_health
+  t_eq "$1 $2: message" "$3" "$(json_get .database.msg)"
+  t_eq "$1 $2: success" "$4" "$(json_get .database.success)"
+  t_eq "$1 $2: status" "$5" "$RESP_STATUS"
+}
+
+# both NAME MESSAGE SUCCESS STATUS: the same through CGI and FastCGI.
+both() {
+  expect cgi "$@"
+  expect fcgi "$@"
+}
+
+# checkdb NAME WORD RC: --check-db prints WORD and exits RC.
+checkdb() {
+  local out rc=0
+  out=$("$RESPONDER" --check-db 2>"$T/checkdb.err") || rc=$?
+  t_eq "--check-db $1: prints $2" "$2" "$out"
+  t_eq "--check-db $1: exit status" "$3" "$rc"
+}
+
+fcgi_restart() {
+  stop_pid "$FCGI_PID"
+  fcgi_start
+}
+
+# Portus's own environment: no PORTUS_DB_ADAPTER means mysql2.
+both "adapter unset" "database is up-to-date" true 200
+PORTUS_DB_ADAPTER=mysql2 cgi_req GET /_health
+t_eq "cgi adapter mysql2" "database is up-to-date" "$(json_get .database.msg)"
+checkdb "migrated" DB_READY 0
+rc=0
+out=$("$RESPONDER" --check 2>&1) || rc=$?
+t_eq "--check: exit 0 when all is up" 0 "$rc"
+t_eq "--check: the database part" "database is up-to-date" "$(jq -r .database.msg <<<"$out")"
+t_eq "the default port of mysql2" '3306 # default (mysql2)' \
+  "$(env -u PORTUS_DB_PORT "$RESPONDER" --print-config | awk '$1 == "db.port" {print $2, $3, $4, $5}')"
+
+# The FastCGI responder keeps one connection across runs: the server's
+# Connections counter grows by the queries of this test alone.
+for _ in 1 2 3; do fcgi_req GET /_health; done
+c0=$(my_connections)
+for _ in 1 2 3 4 5 6 7 8; do fcgi_req GET /_health; done
+c1=$(my_connections)
+t_eq "eight runs, no new connection (Connections $c0 -> $c1, one of them the count itself)" 1 $((c1 - c0))
+t_eq "one connection of portus-health" 1 \
+  "$(my_sql "" "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'portus'")"
+
+# A connection killed under it is made again within the same run.
+id=$(my_sql "" "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'portus'")
+my_sql "" "KILL $id"
+expect fcgi "after KILL of its connection" "database is up-to-date" true 200
+t_nomatch "a new connection after KILL" "^$id\$" \
+  "$(my_sql "" "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'portus'")"
+
+# Every state.
+my_sql portus_test "DELETE FROM schema_migrations"
+both "schema_migrations empty" "database is initializing" false 503
+checkdb "schema_migrations empty" DB_EMPTY 1
+my_sql portus_test "INSERT INTO schema_migrations VALUES ('20150101000000'), ('20160101000000'), ('20170101000000')"
+
+my_sql portus_test "RENAME TABLE schema_migrations TO schema_migrations_old"
+both "no schema_migrations table" "database is initializing" false 503
+checkdb "no schema_migrations table" DB_EMPTY 1
+my_sql portus_test "RENAME TABLE schema_migrations_old TO schema_migrations"
+
+mkdir "$T/migrate"
+touch "$T/migrate/20150101000000_create_users.rb" "$T/migrate/20170101000000_add_x.rb" "$T/migrate/README"
+export PORTUS_HEALTH_DATABASE_MIGRATIONS_PATH=$T/migrate
+fcgi_restart
+both "every migration applied" "database is up-to-date" true 200
+touch "$T/migrate/20180101000000_pending.rb"
+both "a migration pending" "database is initializing" false 503
+checkdb "a migration pending" DB_EMPTY 1
+my_sql portus_test "INSERT INTO schema_migrations VALUES ('20180101000000')"
+both "the pending migration applied" "database is up-to-date" true 200
+unset PORTUS_HEALTH_DATABASE_MIGRATIONS_PATH
+
+# A query error that is none of the above: Portus's "unknown error".
+my_sql "" "CREATE USER 'narrow'@'%' IDENTIFIED BY '$MY_PASSWORD'; CREATE USER 'narrow'@'localhost' IDENTIFIED BY '$MY_PASSWORD';
+  GRANT SELECT ON portus_test.registries TO 'narrow'@'%'; GRANT SELECT ON portus_test.registries TO 'narrow'@'localhost'"
+PORTUS_DB_USERNAME=narrow cgi_req GET /_health
+t_eq "cgi no right on schema_migrations" "unknown error" "$(json_get .database.msg)"
+t_match "cgi no right on schema_migrations: the error number is logged" 'query failed: error 1142' "$RESP_STDERR"
+
+export PORTUS_DB_DATABASE=portus_absent
+cgi_req GET /_health
+t_eq "cgi database missing (error 1049)" "database has not been created" "$(json_get .database.msg)"
+t_match "cgi database missing: the log says why" "Unknown database 'portus_absent'" "$RESP_STDERR"
+checkdb "database missing" DB_MISSING 1
+fcgi_restart
+expect fcgi "database missing" "database has not been created" false 503
+export PORTUS_DB_DATABASE=portus_test
+
+PORTUS_DB_PASSWORD=wrong-password-xyz cgi_req GET /_health
+t_eq "cgi wrong password" "cannot connect to database" "$(json_get .database.msg)"
+t_match "cgi wrong password: the log says why" 'Access denied for user' "$RESP_STDERR"
+t_nomatch "cgi wrong password: the password is not logged" 'wrong-password-xyz' "$RESP_STDERR"
+t_nomatch "cgi wrong password: the password is not in the body" 'wrong-password-xyz' "$RESP_BODY"
+PORTUS_DB_PASSWORD=wrong-password-xyz checkdb "wrong password" DB_DOWN 1
+out=$(PORTUS_DB_PASSWORD=$MY_PASSWORD "$RESPONDER" --print-config 2>&1)
+t_nomatch "--print-config hides the password" "$MY_PASSWORD" "$out"
+
+closed=$(free_port)
+PORTUS_DB_PORT=$closed cgi_req GET /_health
+t_eq "cgi nothing listening" "cannot connect to database" "$(json_get .database.msg)"
+PORTUS_DB_PORT=$closed checkdb "nothing listening" DB_DOWN 1
+
+PORTUS_DB_ADAPTER=oracle cgi_req GET /_health
+t_eq "cgi another adapter" "unknown error" "$(json_get .database.msg)"
+PORTUS_DB_ADAPTER=oracle checkdb "another adapter" DB_UNKNOWN 1
+
+# Through the socket file, which wins over the host.
+PORTUS_DB_SOCKET=$MY_SOCK PORTUS_DB_HOST=host.invalid cgi_req GET /_health
+t_eq "cgi PORTUS_DB_SOCKET (a file) wins over PORTUS_DB_HOST" "database is up-to-date" "$(json_get .database.msg)"
+PORTUS_DB_SOCKET=$T/no.sock cgi_req GET /_health
+t_eq "cgi a socket file that is not there" "cannot connect to database" "$(json_get .database.msg)"
+
+# A server that accepts and never answers costs the one deadline.
+hang_start
+start=$(date +%s%N)
+PORTUS_DB_PORT=$HANG_PORT PORTUS_HEALTH_TIMEOUT=1 cgi_req GET /_health
+took=$((($(date +%s%N) - start) / 1000000))
+t_eq "a silent server: cannot connect" "cannot connect to database" "$(json_get .database.msg)"
+t_match "a silent server: timed out, says the log" 'connection timed out' "$RESP_STDERR"
+t_match "a silent server: the deadline was waited for (${took} ms)" '^[0-9]{4,}$' "$took"
+t_eq "a silent server: within a few seconds of the deadline (${took} ms)" 1 $((took < 1000 * $(timing_factor) + 1000))
+
+# The registry named by the registries table, in MariaDB's dialect.
+unset PORTUS_REGISTRY_HOSTNAME
+fcgi_restart
+expect fcgi "no registry row" "database is up-to-date" true 503
+t_eq "fcgi no registry row: the registry" "no registry configured" "$(json_get .registry.msg)"
+my_sql portus_test "INSERT INTO registries (name, hostname, use_ssl) VALUES ('r', '127.0.0.1:$REG_PORT', 0)"
+expect fcgi "a registry row" "database is up-to-date" true 200
+t_eq "fcgi a registry row: the registry" "registry is reachable" "$(json_get .registry.msg)"
+my_sql portus_test "UPDATE registries SET use_ssl = 1"
+fcgi_req GET /_health
+t_match "fcgi use_ssl 1: the registry is asked over TLS" 'registry is not reachable: (SSL error|connection reset)' "$(json_get .registry.msg)"
+my_sql portus_test "UPDATE registries SET use_ssl = 0"
+export PORTUS_REGISTRY_HOSTNAME=127.0.0.1:$REG_PORT
+
+# A crash and a restart: the same responder sees the database go and come back.
+fcgi_restart
+expect fcgi "before the crash" "database is up-to-date" true 200
+my_kill
+expect fcgi "server killed" "cannot connect to database" false 503
+fcgi_req GET /_ping
+t_eq "fcgi /_ping while the database is down" 200 "$RESP_STATUS"
+my_start_again
+expect fcgi "server back, same responder" "database is up-to-date" true 200
+my_stop
+expect fcgi "server stopped" "cannot connect to database" false 503
+my_start_again
+expect fcgi "server started again" "database is up-to-date" true 200
+
+t_done

@@ -354,6 +354,7 @@ struct siteview {
 	struct health	*health;	/* NULL while the settings are broken */
 	const struct config *cfg;	/* always usable (defaults if broken) */
 	const char	*error;		/* the configuration error, or NULL */
+	int		 config_ok;	/* no error, and the file read last */
 };
 
 struct site	*site_new(char *const *, char *const *);
@@ -361,6 +362,8 @@ void		 site_free(struct site *);
 void		 site_get(struct site *, struct siteview *);
 void		 site_put(struct site *, struct siteview *);
 void		 site_reload_all(void);
+void		 site_poll(struct site *);
+void		 sites_poll(struct sites *);
 struct sites	*sites_new(void);
 void		 sites_free(struct sites *);
 struct site	*sites_get(struct sites *, const char *, char *const *);

@@ -212,7 +212,7 @@ static void
 on_result(struct result *res, void *arg)
 {
 	struct parked	*p = arg;
-	struct sink	 s = { p->req->out, NULL, p->cnt, 1 };
+	struct sink	 s = { p->req->out, NULL, p->cnt, p->view.config_ok };
 
 	respond_result(&s, &p->a, res);
 	result_release(res);
@@ -280,7 +280,7 @@ fcgi_serve(struct server *srv, FCGX_Request *req)
 	}
 	site_get(site, &v);
 	request_allow(v.cfg, FCGX_GetParam("REMOTE_ADDR", req->envp), &a);
-	s.config_ok = v.error == NULL;
+	s.config_ok = v.config_ok;
 	if (respond_plain(&s, &a))
 		goto out;
 	if (v.health == NULL) {
@@ -401,6 +401,8 @@ wait_and_stop(struct server *srv, struct worker *ws, long n,
 			break;
 		plog(PL_INFO, "SIGHUP: reading the configuration again");
 		site_reload_all();
+		site_poll(srv->site);
+		sites_poll(srv->sites);
 	}
 	plog(PL_INFO, "stopping (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	__atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);

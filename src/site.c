@@ -47,6 +47,7 @@ struct site {
 	struct fileid	 file;		/* of the version last read */
 	double		 looked;	/* mono_now() of the last look */
 	unsigned	 gen;		/* reload generation seen */
+	int		 stale;		/* the file broke: cur is the last good */
 };
 
 /* Bumped by SIGHUP (site_reload_all): every site reads its file again. */
@@ -159,6 +160,7 @@ maybe_reload(struct site *s)
 	if (st->health == NULL && s->cur->health != NULL) {
 		plog(PL_ERROR, "configuration: %s; keeping the last good one",
 		    st->error);
+		s->stale = 1;
 		state_free(st);
 		return;
 	}
@@ -175,6 +177,7 @@ maybe_reload(struct site *s)
 	s->cur->next = s->retired;
 	s->retired = s->cur;
 	s->cur = st;
+	s->stale = 0;
 }
 
 /*
@@ -255,6 +258,7 @@ site_get(struct site *s, struct siteview *v)
 	v->health = s->cur->health;
 	v->cfg = &s->cur->cfg;
 	v->error = s->cur->health == NULL ? s->cur->error : NULL;
+	v->config_ok = v->error == NULL && !s->stale;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -277,11 +281,23 @@ site_put(struct site *s, struct siteview *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* Asks every site to read its file again (SIGHUP); async-signal-safe. */
+/* Asks every site to read its file again (SIGHUP): each does on its
+ * next use, or at once through site_poll. */
 void
 site_reload_all(void)
 {
 	__atomic_add_fetch(&reload_gen, 1, __ATOMIC_RELEASE);
+}
+
+/* Reads the site's file again now if it changed or a reload was asked;
+ * frees what is no longer used. */
+void
+site_poll(struct site *s)
+{
+	pthread_mutex_lock(&s->lock);
+	maybe_reload(s);
+	reap(s);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* The sites of per-request settings, by their parameters. */
@@ -319,6 +335,20 @@ sites_free(struct sites *ss)
 	}
 	pthread_mutex_destroy(&ss->lock);
 	free(ss);
+}
+
+/* site_poll for every site of ss. */
+void
+sites_poll(struct sites *ss)
+{
+	size_t i, n;
+
+	pthread_mutex_lock(&ss->lock);
+	n = ss->n;
+	pthread_mutex_unlock(&ss->lock);
+	/* Sites are only ever added, and stay until sites_free. */
+	for (i = 0; i < n; i++)
+		site_poll(ss->site[i]);
 }
 
 /* Makes the site of key (NAME=VALUE lines, each ended by a newline) over

@@ -53,8 +53,9 @@ t_eq "config/config-local.yml relative to the working directory" \
   "health.cache_ttl 9 # config/config-local.yml:2" "$(env -u PORTUS_LOCAL_CONFIG_PATH "$B" --print-config | grep '^health.cache_ttl' | sed -E 's/ +/ /g')"
 cd "$ROOT"
 
-# Errors: file and line, or key and source.  Each in --print-config, --check,
-# CGI (a 500 with a JSON error) and FastCGI (exit with the message).
+# Errors: file and line, or key and source.  Each in --print-config,
+# --check, --check-db (exit 2, saying why) and CGI: /_ping stays 200, every
+# other route answers 503 with the error, and the log says why.
 check_error() { # NAME REGEX
   run_err
   t_eq "$1: exit status 2" 2 "$ERR_RC"
@@ -63,10 +64,17 @@ check_error() { # NAME REGEX
   out=$("$B" --check 2>&1) || rc=$?
   t_eq "$1: --check exits 2" 2 "$rc"
   t_match "$1: --check says why" "$2" "$out"
+  rc=0
+  out=$("$B" --check-db 2>&1) || rc=$?
+  t_eq "$1: --check-db exits 2" 2 "$rc"
+  cgi_req GET /_ping
+  t_eq "$1: CGI /_ping stays 200" 200 "$RESP_STATUS"
   cgi_req GET /_health
-  t_eq "$1: CGI answers 500" 500 "$RESP_STATUS"
-  t_eq "$1: CGI JSON error" "configuration error" "$(json_get .error)"
+  t_eq "$1: CGI /_health answers 503" 503 "$RESP_STATUS"
+  t_match "$1: CGI JSON error names it" "^configuration: $2" "$(json_get .error)"
   t_match "$1: CGI logs why" "$2" "$RESP_STDERR"
+  cgi_req GET /_metrics
+  t_eq "$1: CGI /_metrics answers 503" 503 "$RESP_STATUS"
 }
 
 printf 'security:\n  clair:\n    server: [unclosed\n' >"$cfg"
@@ -76,7 +84,7 @@ check_error "a list at the top" "$cfg:1: the top level is not a mapping"
 printf 'just a string\n' >"$cfg"
 check_error "a scalar at the top" "$cfg:1: the top level is not a mapping"
 printf 'health:\n  timeout: soon\n' >"$cfg"
-check_error "wrong type in the file" "health.timeout: expected an integer, got \"soon\" \\(from $cfg:2\\)"
+check_error "wrong type in the file" "health.timeout: expected an integer \\(from $cfg:2\\)"
 printf 'security:\n  clair: "http://x"\n' >"$cfg"
 check_error "a string where a mapping belongs" "$cfg:2: security.clair: expected a mapping, got a scalar"
 printf 'security:\n  clair:\n    health_port:\n      - 1\n' >"$cfg"
@@ -84,7 +92,7 @@ check_error "a list where a number belongs" "$cfg:4: security.clair.health_port:
 printf 'security:\n  clair:\n    health_port: 70000\n' >"$cfg"
 check_error "port out of range" "security.clair.health_port: 70000 is out of range 1-65535 \\(from $cfg:3\\)"
 printf 'health:\n  timeout: 99999999999999999999999\n' >"$cfg"
-check_error "an enormous number" "health.timeout: expected an integer"
+check_error "an enormous number" "health.timeout: out of range 1-3600 \\(from $cfg:2\\)"
 printf 'registry:\n  use_ssl: maybe\n' >"$cfg"
 check_error "not a boolean" "registry.use_ssl: expected a boolean"
 rm -f "$cfg"
@@ -92,24 +100,124 @@ mkdir "$cfg"
 check_error "a directory instead of a file" "$cfg: not a regular file"
 rmdir "$cfg"
 
+# The value itself is never echoed: it may be a secret put under the wrong key.
+printf 'health:\n  timeout: hunter2-S3cret\n' >"$cfg"
+cgi_req GET /_health
+t_nomatch "a bad value is not echoed in the body" 'hunter2' "$RESP_BODY"
+t_nomatch "a bad value is not echoed in the log" 'hunter2' "$RESP_STDERR"
+rm -f "$cfg"
+
 # Environment errors name the variable.
 export PORTUS_HEALTH_CACHE_TTL=-1
 check_error "negative cache_ttl from the environment" "health.cache_ttl: -1 is out of range 0-86400 \\(from environment PORTUS_HEALTH_CACHE_TTL\\)"
 export PORTUS_HEALTH_CACHE_TTL=often
-check_error "a word for a number from the environment" "health.cache_ttl: expected an integer, got \"often\" \\(from environment PORTUS_HEALTH_CACHE_TTL\\)"
+check_error "a word for a number from the environment" "health.cache_ttl: expected an integer \\(from environment PORTUS_HEALTH_CACHE_TTL\\)"
+unset PORTUS_HEALTH_CACHE_TTL
 export PORTUS_REGISTRY_TIMEOUT_VALUE=true
 check_error "a boolean for a number" "registry.timeout.value: expected an integer"
-unset PORTUS_HEALTH_CACHE_TTL PORTUS_REGISTRY_TIMEOUT_VALUE
+unset PORTUS_REGISTRY_TIMEOUT_VALUE
 export PORTUS_DB_PORT=0
 check_error "database port out of range" "db.port: 0 is out of range 1-65535 \\(from environment PORTUS_DB_PORT\\)"
 unset PORTUS_DB_PORT
 
-# FastCGI refuses to start on a bad configuration, saying why.
+# health.allow never fails open while the configuration is broken: a known
+# range still applies; an unknown one (the file cannot be read) lets only
+# this host see the error.
+printf 'health:\n  timeout: soon\n  allow: [10.0.0.0/8]\n' >"$cfg"
+cgi_req GET /_health
+t_eq "broken, health.allow known: a client outside it gets 403" 403 "$RESP_STATUS"
+printf 'health:\n  allow: [10.0.0.0/8\n' >"$cfg"
+cgi_req GET /_health
+t_eq "broken YAML, health.allow unknown: loopback sees the error" 503 "$RESP_STATUS"
+_request_env GET /_health /_health settings
+_REQ_ENV+=(REMOTE_ADDR=192.0.2.7)
+_run_cgi
+t_eq "broken YAML, health.allow unknown: another client gets 403" 403 "$RESP_STATUS"
+_request_env GET /_health /_health settings
+_REQ_ENV+=(PORTUS_HEALTH_ALLOW=192.0.2.0/24 REMOTE_ADDR=192.0.2.7)
+_run_cgi
+t_eq "broken YAML, health.allow from the environment: it applies" 503 "$RESP_STATUS"
+cgi_req GET /_ping
+t_eq "broken YAML: /_ping still 200" 200 "$RESP_STATUS"
+
+# A FastCGI responder never stops on a bad configuration: /_ping stays up,
+# the rest says why; it reads the file again when it changes, and on SIGHUP;
+# a file that breaks later leaves the last good configuration in use.
 printf 'health:\n  timeout: soon\n' >"$cfg"
+export PORTUS_HEALTH_CACHE_TTL=0
+fcgi_start
+fcgi_req GET /_ping
+t_eq "FastCGI, broken from the start: /_ping 200" 200 "$RESP_STATUS"
+fcgi_req GET /_health
+t_eq "FastCGI, broken from the start: /_health 503" 503 "$RESP_STATUS"
+t_match "FastCGI, broken from the start: says why" '^configuration: health.timeout: expected an integer' "$(json_get .error)"
+t_match "FastCGI: logs why" 'health.timeout: expected an integer' "$(cat "$T/fcgi.log")"
+t_eq "FastCGI: still running" yes "$(pid_alive "$FCGI_PID" && echo yes)"
+fixed() { fcgi_req GET /_health; [[ $RESP_STATUS != 503 || $(json_get '.error // empty') != configuration:* ]]; }
+printf 'health:\n  timeout: 2\n' >"$cfg"
+_poll 30 "$FCGI_PID" fixed || true
+t_eq "FastCGI: the fixed file is read without a restart" "" "$(json_get '.error // empty')"
+t_match "FastCGI: a health answer now" 'database' "$RESP_BODY"
+t_match "FastCGI: the log says the configuration is good now" 'configuration: read without error now' "$(cat "$T/fcgi.log")"
+printf 'health:\n  timeout: [\n' >"$cfg"
+broken_logged() { fcgi_req GET /_health; grep -q 'keeping the last good one' "$T/fcgi.log"; }
+_poll 30 "$FCGI_PID" broken_logged || true
+t_match "FastCGI: a file broken later is logged" "$cfg:[0-9]+:[0-9]+: invalid YAML.*keeping the last good one" "$(cat "$T/fcgi.log")"
+fcgi_req GET /_health
+t_match "FastCGI: the last good configuration stays in use" 'database' "$RESP_BODY"
+fcgi_req GET /_metrics
+t_match "FastCGI: /_metrics says the configuration is not ok" 'portus_health_config_ok 0' "$RESP_BODY"
+# SIGHUP reads the file at once, even with no request coming.
+printf 'health:\n  timeout: 2\nregistry:\n  timeout:\n    value: 4\n' >"$cfg"
+kill -HUP "$FCGI_PID"
+hup_read() { grep -q 'registry.timeout.value is now 4' "$T/fcgi.log"; }
+_poll 30 "$FCGI_PID" hup_read || true
+t_match "SIGHUP: the change is read and logged" 'configuration: registry.timeout.value is now 4 \('"$cfg"':5\)' "$(cat "$T/fcgi.log")"
+t_eq "SIGHUP: still running" yes "$(pid_alive "$FCGI_PID" && echo yes)"
+stop_pid "$FCGI_PID"
+unset PORTUS_HEALTH_CACHE_TTL
+rm -f "$cfg"
+
+# cconfig's rules (SPEC 4), through --print-config and the document.
+t_eq "enabled is on only for the boolean true (PORTUS_LDAP_ENABLED=1 leaves LDAP off)" \
+  'ldap.enabled false # environment PORTUS_LDAP_ENABLED' "$(PORTUS_LDAP_ENABLED=1 printed ldap.enabled)"
+PORTUS_LDAP_ENABLED=1 cgi_req GET /_health
+t_eq "PORTUS_LDAP_ENABLED=1: no ldap in the document" null "$(json_get .ldap)"
+t_eq "enabled from the environment: true in any case" 'ldap.enabled true # environment PORTUS_LDAP_ENABLED' \
+  "$(PORTUS_LDAP_ENABLED=True printed ldap.enabled)"
+printf 'ldap:\n  enabled: "true"\n' >"$cfg"
+t_eq "enabled: a quoted \"true\" is a string, not true" 'ldap.enabled false # '"$cfg"':2' "$(printed ldap.enabled)"
+printf 'security:\n  clair:\n    health_port: "6070"\n    timeout: "10"\n' >"$cfg"
+t_eq "a number in quotes is that number" "security.clair.health_port 6070 # $cfg:3" "$(printed security.clair.health_port)"
+printf 'ldap:\n  hostname:\n  port: ~\n' >"$cfg"
+t_eq "a YAML null keeps the default (string)" 'ldap.hostname "ldap_hostname" # default' "$(printed ldap.hostname)"
+t_eq "a YAML null keeps the default (number)" 'ldap.port 389 # default' "$(printed ldap.port)"
+printf 'security:\n  clair:\n    server: "   "\n' >"$cfg"
+t_eq "a blank string is blank" "security.clair.server \"\" # $cfg:3" "$(printed security.clair.server)"
+cgi_req GET /_health
+t_eq "a blank clair server: no clair check" null "$(json_get .clair)"
+rm -f "$cfg"
+t_eq "Integer(): a leading 0 is octal" 'health.timeout 8 # environment PORTUS_HEALTH_TIMEOUT' "$(PORTUS_HEALTH_TIMEOUT=010 printed health.timeout)"
+t_eq "Integer(): hexadecimal" 'health.timeout 16 # environment PORTUS_HEALTH_TIMEOUT' "$(PORTUS_HEALTH_TIMEOUT=0x10 printed health.timeout)"
+t_eq "Integer(): underscores and a sign" 'health.timeout 10 # environment PORTUS_HEALTH_TIMEOUT' "$(PORTUS_HEALTH_TIMEOUT=+1_0 printed health.timeout)"
+t_eq "Integer(): 08 is no integer, a decimal string then" 'health.timeout 8 # environment PORTUS_HEALTH_TIMEOUT' "$(PORTUS_HEALTH_TIMEOUT=08 printed health.timeout)"
+
+# CCONFIG_PREFIX renames the variables of the keys and of the local file;
+# PORTUS_DB_* keep their names.
+printf 'health:\n  cache_ttl: 4\n' >"$T/other.yml"
+pfx() { env -u PORTUS_LOCAL_CONFIG_PATH CCONFIG_PREFIX=acme ACME_LOCAL_CONFIG_PATH="$T/other.yml" "$@"; }
+t_eq "CCONFIG_PREFIX: its variables" 'health.timeout 3 # environment ACME_HEALTH_TIMEOUT' \
+  "$(pfx ACME_HEALTH_TIMEOUT=3 "$B" --print-config | grep '^health.timeout' | sed -E 's/ +/ /g')"
+t_eq "CCONFIG_PREFIX: PORTUS_ ones are not read for the keys" 'health.timeout 5 # default' \
+  "$(pfx PORTUS_HEALTH_TIMEOUT=3 "$B" --print-config | grep '^health.timeout' | sed -E 's/ +/ /g')"
+t_eq "CCONFIG_PREFIX: its LOCAL_CONFIG_PATH" "health.cache_ttl 4 # $T/other.yml:2" \
+  "$(pfx "$B" --print-config | grep '^health.cache_ttl' | sed -E 's/ +/ /g')"
+t_eq "CCONFIG_PREFIX: PORTUS_DB_* keep their names" 'db.host "db.example" # environment PORTUS_DB_HOST' \
+  "$(pfx PORTUS_DB_HOST=db.example "$B" --print-config | grep '^db.host' | sed -E 's/ +/ /g')"
 rc=0
-out=$(timeout 10 "$B" --listen "unix:$T/bad.sock" 2>&1) || rc=$?
-t_eq "FastCGI: exit status 2 on a bad configuration" 2 "$rc"
-t_match "FastCGI: says why" "health.timeout: expected an integer" "$out"
+out=$(CCONFIG_PREFIX=HTTP "$B" --print-config 2>&1 >/dev/null) || rc=$?
+t_eq "CCONFIG_PREFIX=HTTP: refused" 2 "$rc"
+t_match "CCONFIG_PREFIX=HTTP: says why" 'CCONFIG_PREFIX: a prefix starting with HTTP would let request headers set settings' "$out"
 
 # Warnings: unknown keys (file and line), database keys in the file.
 printf 'health:\n  timeout: 3\n  tiemout: 4\ndb:\n  host: elsewhere\n' >"$cfg"

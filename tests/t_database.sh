@@ -87,11 +87,18 @@ t_nomatch "cgi wrong password: the password is not in the body" 'wrong-password-
 PORTUS_DB_PORT=$(free_port) cgi_req GET /_health
 t_eq "cgi nothing listening" "cannot connect to database" "$(json_get .database.msg)"
 
-PORTUS_DB_ADAPTER=mysql2 cgi_req GET /_health
-t_eq "cgi adapter mysql2" "unknown error" "$(json_get .database.msg)"
-t_match "cgi adapter mysql2: the log says so" 'only postgresql is supported' "$RESP_STDERR"
-PORTUS_DB_ADAPTER= cgi_req GET /_health
-t_eq "cgi adapter unset (Portus: mysql2)" "unknown error" "$(json_get .database.msg)"
+# Another adapter is Portus's "unknown error"; mysql2 (and unset) is
+# MariaDB, tested in t_mysql.sh: here, nothing of it listens.
+PORTUS_DB_ADAPTER=sqlite3 cgi_req GET /_health
+t_eq "cgi adapter sqlite3" "unknown error" "$(json_get .database.msg)"
+t_match "cgi adapter sqlite3: the log says so" 'PORTUS_DB_ADAPTER is neither mysql2 nor postgresql' "$RESP_STDERR"
+PORTUS_DB_ADAPTER= PORTUS_DB_PORT=$(free_port) cgi_req GET /_health
+t_eq "cgi adapter unset is mysql2 (Portus's default)" "cannot connect to database" "$(json_get .database.msg)"
+t_match "cgi adapter unset: MariaDB's client said why" "Can't connect to server on '127.0.0.1'" "$RESP_STDERR"
+checkdb_down() { local out; out=$("$RESPONDER" --check-db 2>/dev/null) || true; echo "$out"; }
+t_eq "--check-db: a PostgreSQL that is up" DB_READY "$(checkdb_down)"
+t_eq "--check-db: PostgreSQL down is DB_DOWN, as for MariaDB" DB_DOWN "$(PORTUS_DB_PORT=$(free_port) checkdb_down)"
+t_eq "--check-db: PostgreSQL, database missing" DB_MISSING "$(PORTUS_DB_DATABASE=portus_absent checkdb_down)"
 
 # Through a unix socket directory, which wins over the host.
 PORTUS_DB_SOCKET=$PG_SOCKDIR PORTUS_DB_HOST=host.invalid cgi_req GET /_health

@@ -95,6 +95,27 @@ my_sql portus_test "INSERT INTO schema_migrations VALUES ('20180101000000')"
 both "the pending migration applied" "database is up-to-date" true 200
 unset PORTUS_HEALTH_DATABASE_MIGRATIONS_PATH
 
+# Where Portus's RPM and image install its migrations, they are compared
+# without any setting.  /srv is a private tmpfs here (a mount namespace of
+# this test alone), so the machine's own /srv is never touched.
+in_srv() { # FILE... -- CMD...: CMD with /srv/Portus/db/migrate holding FILEs
+  local files=()
+  while [[ $1 != -- ]]; do files+=("$1"); shift; done
+  shift
+  unshare -m bash -c 'mount -t tmpfs none /srv && mkdir -p /srv/Portus/db/migrate &&
+    for f in "${@:2:$1}"; do touch "/srv/Portus/db/migrate/$f"; done && shift $(($1 + 1)) && exec "$@"' \
+    _ "${#files[@]}" "${files[@]}" "$@"
+}
+t_eq "migrations_path: /srv/Portus/db/migrate by default when it exists" \
+  'health.database.migrations_path "/srv/Portus/db/migrate" # default (the directory exists)' \
+  "$(in_srv -- "$RESPONDER" --print-config | grep '^health.database.migrations_path' | sed -E 's/ +/ /g')"
+t_eq "migrations_path: none when it does not exist" 'health.database.migrations_path "" # default' \
+  "$("$RESPONDER" --print-config | grep '^health.database.migrations_path' | sed -E 's/ +/ /g')"
+t_eq "the default migrations, all applied: DB_READY" DB_READY \
+  "$(in_srv 20150101000000_a.rb 20170101000000_b.rb -- "$RESPONDER" --check-db 2>/dev/null || true)"
+t_eq "the default migrations, one pending: DB_EMPTY, as rake db:migrate:status sees it" DB_EMPTY \
+  "$(in_srv 20150101000000_a.rb 20190101000000_c.rb -- "$RESPONDER" --check-db 2>/dev/null || true)"
+
 # A query error that is none of the above: Portus's "unknown error".
 my_sql "" "CREATE USER 'narrow'@'%' IDENTIFIED BY '$MY_PASSWORD'; CREATE USER 'narrow'@'localhost' IDENTIFIED BY '$MY_PASSWORD';
   GRANT SELECT ON portus_test.registries TO 'narrow'@'%'; GRANT SELECT ON portus_test.registries TO 'narrow'@'localhost'"

@@ -15,7 +15,7 @@ CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	   -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -pthread \
 	   $(shell pkg-config --cflags $(PKGS))
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now -pthread
-LIBS	 = -lfcgi $(shell pkg-config --libs $(PKGS))
+LIBS	 = $(shell pkg-config --libs $(PKGS))
 
 ifeq ($(SANITIZE),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -23,8 +23,8 @@ CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
-OBJS	 = src/config.o src/request.o src/component.o src/health.o \
-	   src/site.o src/check_db.o src/check_pg.o src/check_mysql.o \
+OBJS	 = src/config.o src/request.o src/fcgi.o src/serve.o src/server.o \
+	   src/component.o src/health.o src/site.o src/check_db.o src/check_pg.o src/check_mysql.o \
 	   src/curl.o src/check_registry.o src/check_clair.o \
 	   src/check_ldap.o src/starttls.o src/report.o src/log.o
 BIN	 = cgi-bin/portus-health

@@ -154,7 +154,49 @@ void		 request_allow(const struct config *, const char *,
 		    struct answer *);
 int		 path_decode(const char *, char *, size_t);
 int		 response_head(char *, size_t, int, int, size_t);
+int		 response_head_retry(char *, size_t, int, int, size_t, int);
 const char	*status_text(int);
+
+/* fcgi.c: the FastCGI protocol of a responder (records in, records out). */
+#define WBUF_MAX	(1024 * 1024)	/* bytes waiting to be written */
+#define FCGI_PARAMS_MAX	(256 * 1024)	/* a request's parameters */
+
+struct wbuf {
+	unsigned char	*b;
+	size_t		 len, cap;
+	size_t		 off;		/* written so far */
+};
+
+enum fcgi_ev {
+	FCGI_NONE,	/* nothing to do: more bytes are needed */
+	FCGI_REQUEST,	/* a request's parameters are complete */
+	FCGI_ABORT,	/* the web server gave the request up */
+	FCGI_TOOBIG,	/* its parameters are over FCGI_PARAMS_MAX */
+	FCGI_BAD	/* not FastCGI: close the connection */
+};
+
+struct fcgi {
+	int		 id;		/* the request on the connection; 0: none */
+	int		 keep;		/* FCGI_KEEP_CONN */
+	int		 ready;		/* its parameters are complete */
+	int		 aborted;
+	int		 toobig;
+	unsigned char	*params;	/* the PARAMS stream */
+	size_t		 plen, pcap;
+	char		**vars;		/* decoded: NAME=VALUE, NULL-terminated */
+	char		*varbuf;
+};
+
+int		 wbuf_add(struct wbuf *, const void *, size_t);
+void		 wbuf_reset(struct wbuf *);
+void		 wbuf_free(struct wbuf *);
+size_t		 fcgi_read(struct fcgi *, const unsigned char *, size_t,
+		    struct wbuf *, enum fcgi_ev *);
+int		 fcgi_respond(struct wbuf *, int, const char *, size_t);
+const char	*fcgi_param(const struct fcgi *, const char *);
+char *const	*fcgi_envp(const struct fcgi *);
+void		 fcgi_reset(struct fcgi *);
+void		 fcgi_free(struct fcgi *);
 
 /*
  * component.c: the components, as data.  Each has a name (the key in the
@@ -332,6 +374,7 @@ int		 health_idle(struct health *);
 const struct config *health_config(const struct health *);
 struct result	*health_cached(struct health *);
 int		 health_request(struct health *, health_cb, void *);
+int		 health_cancel(struct health *, void *);
 struct result	*health_run_once(const struct config *, unsigned);
 void		 result_release(struct result *);
 
@@ -343,6 +386,37 @@ char		*report_metrics(const struct result *, const struct counters *,
 		    int, size_t *);
 int		 status_index(int);
 char		*report_error(const char *, const char *, size_t *);
+
+/* serve.c: one request, from its variables to its answer, for CGI and
+ * FastCGI alike. */
+struct request;
+struct frontend;
+struct site;
+struct sites;
+typedef const char *(*var_fn)(const char *, void *);
+typedef void	(*request_cb)(struct request *, void *);
+
+struct request	*request_new(var_fn, void *);
+void		 request_free(struct request *);
+int		 serve_fcgi(struct request *, struct frontend *, char *const *,
+		    request_cb, void *);
+void		 serve_finish(struct request *);
+int		 serve_cancel(struct request *);
+void		 serve_toobig(struct request *);
+void		 serve_cgi(struct request *, const struct config *,
+		    const char *);
+const struct wbuf *request_output(const struct request *);
+struct frontend	*frontend_new(struct site *, struct sites *, const char *,
+		    long);
+void		 frontend_free(struct frontend *);
+
+/* server.c: the FastCGI responder's event loops. */
+struct server;
+
+struct server	*server_start(int, struct frontend *, long, long);
+void		 server_stop(struct server *);
+long		 server_park_max(long);
+int		 listen_on(const char *);
 
 /* site.c: the settings of the process, or of one set of per-request
  * parameters, and the health state that checks with them; the file is
@@ -364,6 +438,8 @@ void		 site_put(struct site *, struct siteview *);
 void		 site_reload_all(void);
 void		 site_poll(struct site *);
 void		 sites_poll(struct sites *);
+int		 site_busy(struct site *);
+int		 sites_busy(struct sites *);
 struct sites	*sites_new(void);
 void		 sites_free(struct sites *);
 struct site	*sites_get(struct sites *, const char *, char *const *);

@@ -455,3 +455,25 @@ health_request(struct health *h, health_cb cb, void *arg)
 	pthread_mutex_unlock(&h->lock);
 	return 0;
 }
+
+/* Takes back a request queued with arg.  Returns 1 when it was still
+ * waiting (its callback will never be called), 0 when the run ended and
+ * the callback was or is being called. */
+int
+health_cancel(struct health *h, void *arg)
+{
+	struct waiter	**pp, *w;
+	int		  found = 0;
+
+	pthread_mutex_lock(&h->lock);
+	for (pp = &h->waiters; (w = *pp) != NULL; pp = &w->next)
+		if (w->arg == arg) {
+			*pp = w->next;
+			h->nwaiters--;
+			free(w);
+			found = 1;
+			break;
+		}
+	pthread_mutex_unlock(&h->lock);
+	return found;
+}

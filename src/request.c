@@ -52,6 +52,8 @@ status_text(int status)
 		return "Method Not Allowed";
 	case 414:
 		return "URI Too Long";
+	case 431:
+		return "Request Header Fields Too Large";
 	case 500:
 		return "Internal Server Error";
 	case 503:
@@ -433,22 +435,34 @@ mime_type(enum mime m)
 int
 response_head(char *buf, size_t sz, int status, int mime, size_t bodylen)
 {
+	return response_head_retry(buf, sz, status, mime, bodylen, 0);
+}
+
+/* response_head, with Retry-After when retry > 0 (seconds). */
+int
+response_head_retry(char *buf, size_t sz, int status, int mime,
+    size_t bodylen, int retry)
+{
 	const char	*type = mime_type((enum mime)mime);
+	char		 extra[48] = "";
 	int		 n;
 
+	if (retry > 0)
+		snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", retry);
 	n = snprintf(buf, sz,
 	    "Status: %d %s\r\n"
 	    "%s%s%s"
 	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-cache\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
-	    "%s"
+	    "%s%s"
 	    "\r\n",
 	    status, status_text(status),
 	    type != NULL ? "Content-Type: " : "", type != NULL ? type : "",
 	    type != NULL ? "\r\n" : "",
 	    bodylen,
-	    status == 405 ? "Allow: GET, HEAD\r\n" : "");
+	    status == 405 ? "Allow: GET, HEAD\r\n" : "",
+	    extra);
 	if (n < 0 || (size_t)n >= sz)
 		return -1;
 	return n;

@@ -416,3 +416,34 @@ out:
 	pthread_mutex_unlock(&ss->lock);
 	return s;
 }
+
+/* Returns whether a health run of the site is in flight (freeing it
+ * would wait for that run). */
+int
+site_busy(struct site *s)
+{
+	struct state	*st;
+	int		 busy = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (st = s->cur; st != NULL; st = st == s->cur ? s->retired :
+	    st->next)
+		if (st->health != NULL && !health_idle(st->health))
+			busy = 1;
+	pthread_mutex_unlock(&s->lock);
+	return busy;
+}
+
+/* site_busy for any site of ss. */
+int
+sites_busy(struct sites *ss)
+{
+	size_t	 i;
+	int	 busy = 0;
+
+	pthread_mutex_lock(&ss->lock);
+	for (i = 0; i < ss->n; i++)
+		busy |= site_busy(ss->site[i]);
+	pthread_mutex_unlock(&ss->lock);
+	return busy;
+}

@@ -39,9 +39,13 @@ $(BIN): src/main.o $(OBJS)
 src/%.o: src/%.c src/extern.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(UNIT): tests/unit/unit.c $(OBJS) src/extern.h
+# One file per module of src/ and the runner (main.c): one program, so
+# that Check prints one summary line for tests/run.
+UNITSRCS = $(wildcard tests/unit/*.c)
+
+$(UNIT): $(UNITSRCS) tests/unit/unit.h $(OBJS) src/extern.h
 	$(CC) $(CFLAGS) -Isrc $(shell pkg-config --cflags check) -o $@ \
-	    tests/unit/unit.c $(OBJS) $(LDFLAGS) $(LIBS) \
+	    $(UNITSRCS) $(OBJS) $(LDFLAGS) $(LIBS) \
 	    $(shell pkg-config --libs check)
 
 check: $(BIN) $(UNIT)

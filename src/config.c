@@ -326,15 +326,27 @@ decimal_string(const char *s, long *out)
 
 /*
  * Reads a plain YAML scalar as an integer as Ruby's Psych does (YAML
- * 1.1: 0x, 0b, a leading 0 for octal, "_" and "," between digits).
+ * 1.1): a decimal with "_" or "," only between digits, or 0x, 0b and a
+ * leading 0 for octal, which take "_" and "," anywhere after the prefix.
  * Returns as ruby_integer does.
  */
 static int
 yaml_integer(const char *s, long *out)
 {
-	char	 buf[96];
-	size_t	 n = 0;
+	char		 buf[96];
+	const char	*p = s;
+	size_t		 n = 0;
 
+	if (*p == '+' || *p == '-')
+		p++;
+	/* A decimal (not 0-prefixed): separators between digits only. */
+	if (isdigit((unsigned char)*p) && *p != '0') {
+		for (; *p != '\0'; p++)
+			if ((*p == '_' || *p == ',') &&
+			    !(isdigit((unsigned char)p[-1]) &&
+			    isdigit((unsigned char)p[1])))
+				return 0;
+	}
 	if (*s == '\0' || isspace((unsigned char)*s) || *s == '_' ||
 	    *s == ',')
 		return 0;
@@ -413,7 +425,7 @@ static enum cstatus
 check_nets(struct config *cfg, const struct confdef *d, const char *s,
     const char *src, char *err, size_t errsz)
 {
-	char	 item[128], q[64];
+	char	 item[128];
 	size_t	 len, n = 0;
 
 	for (;;) {
@@ -422,7 +434,6 @@ check_nets(struct config *cfg, const struct confdef *d, const char *s,
 			break;
 		len = strcspn(s, ", \t\n");
 		if (len >= sizeof(item) || n == ALLOW_MAX) {
-			snprintf(item, sizeof(item), "%.*s", (int)len, s);
 			return cerr(CONF_ERR_RANGE, err, errsz, "%s: %s "
 			    "(from %s)", d->path, n == ALLOW_MAX ?
 			    "too many ranges" : "range too long", src);
@@ -430,9 +441,9 @@ check_nets(struct config *cfg, const struct confdef *d, const char *s,
 		memcpy(item, s, len);
 		item[len] = '\0';
 		if (net_parse(item, &cfg->allow[n]) == -1)
-			return cerr(CONF_ERR_TYPE, err, errsz, "%s: %s is not "
-			    "an IPv4 or IPv6 address or CIDR range (from %s)",
-			    d->path, quote_value(0, item, q, sizeof(q)), src);
+			return cerr(CONF_ERR_TYPE, err, errsz, "%s: range %zu "
+			    "is not an IPv4 or IPv6 address or CIDR range "
+			    "(from %s)", d->path, n + 1, src);
 		n++;
 		s += len;
 	}
@@ -895,6 +906,17 @@ toomany:
 	    "merged mappings", w->name, line, MERGE_MAX);
 }
 
+/* Returns whether n is a plain YAML null: empty, ~ or null. */
+static int
+yaml_null(const yaml_node_t *n)
+{
+	const char *v = (const char *)n->data.scalar.value;
+
+	return n->type == YAML_SCALAR_NODE &&
+	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && (*v == '\0' ||
+	    strcmp(v, "~") == 0 || strcasecmp(v, "null") == 0);
+}
+
 /*
  * Applies the value node vn (from src) to key k: a list for a list key,
  * else a scalar; a YAML null keeps the default, as cconfig does.  A bad
@@ -992,6 +1014,10 @@ walk_mapping(struct walk *w, yaml_node_t *map, const char *prefix,
 		}
 		k = find_key(path);
 		if (k < 0) {
+			/* An empty section ("health:", "health: ~") is no
+			 * setting, as cconfig's local[k] || {} reads it. */
+			if (is_section(path) && yaml_null(vn))
+				continue;
 			if (is_section(path) && vn->type != YAML_MAPPING_NODE) {
 				wnote(w, CONF_ERR_TYPE, "%s:%lu: %s: expected "
 				    "a mapping, got %s", w->name,

@@ -73,7 +73,7 @@ t_eq "CGI without REMOTE_ADDR, a list set: 403" 403 "$RESP_STATUS"
 rc=0
 out=$(PORTUS_HEALTH_ALLOW="10.0.0.0/8, 300.1.1.1" "$RESPONDER" --print-config 2>&1) || rc=$?
 t_eq "a bad range: exit 2" 2 "$rc"
-t_match "a bad range: named" 'health.allow: "300.1.1.1" is not an IPv4 or IPv6 address or CIDR range \(from environment PORTUS_HEALTH_ALLOW\)' "$out"
+t_match "a bad range: named by its place, not its text" 'health.allow: range 2 is not an IPv4 or IPv6 address or CIDR range \(from environment PORTUS_HEALTH_ALLOW\)' "$out"
 unset PORTUS_HEALTH_ALLOW
 printf 'health:\n  allow:\n    - 10.0.0.0/8\n    - fe80::/10\n' >"$T/allow.yml"
 t_match "a YAML list of ranges" 'health.allow +"10.0.0.0/8, fe80::/10" +# .*allow.yml:3' \

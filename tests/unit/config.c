@@ -467,6 +467,11 @@ static const struct vrow yaml_numbers[] = {
 	ROW_ERR(K_HEALTH_TIMEOUT, "soon", CONF_ERR_TYPE, NOT_INT),
 	ROW_ERR(K_HEALTH_TIMEOUT, "true", CONF_ERR_TYPE, NOT_INT),
 	ROW_ERR(K_HEALTH_TIMEOUT, "1.5", CONF_ERR_TYPE, NOT_INT),
+	/* In a decimal, "_" and "," stand between digits or it is text. */
+	ROW_ERR(K_HEALTH_TIMEOUT, "1_", CONF_ERR_TYPE, NOT_INT),
+	ROW_ERR(K_HEALTH_TIMEOUT, "1__0", CONF_ERR_TYPE, NOT_INT),
+	ROW_ERR(K_HEALTH_TIMEOUT, "1,", CONF_ERR_TYPE, NOT_INT),
+	ROW_ERR(K_HEALTH_TIMEOUT, "1,_0", CONF_ERR_TYPE, NOT_INT),
 	ROW_ERR(K_CLAIR_HEALTH_PORT, "0", CONF_ERR_RANGE,
 	    "0 is out of range 1-65535"),
 	ROW_ERR(K_LDAP_PORT, "70000", CONF_ERR_RANGE,
@@ -651,6 +656,11 @@ static const struct vrow env_strings[] = {
 	ROW_STR(K_DB_HOST, "db.example", "db.example"),
 	ROW_STR(K_LDAP_CA_FILE, "/etc/ssl/ldap-ca.pem", "/etc/ssl/ldap-ca.pem"),
 	ROW_STR(K_HEALTH_ALLOW, "10.0.0.0/8, ::1", "10.0.0.0/8, ::1"),
+	/* A bad range is named by its place, never by its text. */
+	ROW_ERR(K_HEALTH_ALLOW, "hunter2", CONF_ERR_TYPE,
+	    "range 1 is not an IPv4 or IPv6 address or CIDR range"),
+	ROW_ERR(K_HEALTH_ALLOW, "10.0.0.0/8, s3cret", CONF_ERR_TYPE,
+	    "range 2 is not an IPv4 or IPv6 address or CIDR range"),
 	/* A string key keeps the text, whatever it looks like. */
 	ROW_STR(K_REG_HOSTNAME, "42", "42"),
 	ROW_STR(K_REG_HOSTNAME, "010", "010"),
@@ -869,9 +879,12 @@ START_TEST(cfg_yaml_self_alias_terminates)
 }
 END_TEST
 
-/* Documents that hold no setting at all. */
+/* Documents that hold no setting at all; an empty section is one too
+ * (cconfig reads local[k] || {}). */
 static const char *const empty_docs[] = {
 	"", "---\n", "# only a comment\n", "~\n", "null\n", "--- ~\n",
+	"health:\n", "health: ~\n", "health: null\n",
+	"security:\n  clair:\n    # server: x\n", "ldap:\n  encryption:\n",
 };
 
 START_TEST(cfg_yaml_empty_document)

@@ -29,6 +29,8 @@ export ROOT T
 # The responder under test; overridable, e.g. to drive a stand-in.
 RESPONDER=${RESPONDER:-$ROOT/cgi-bin/portus-health}
 REQ_TIMEOUT=${REQ_TIMEOUT:-30} # seconds one cgi_req/fcgi_req may take
+# Where memcheck writes a report per CGI run under VALGRIND=1 (tests/run sets it).
+VALGRIND_DIR=${VALGRIND_DIR:-/tmp/portus-health-vg}
 
 PIDS=()    # processes that cleanup kills
 AT_EXIT=() # commands registered with at_exit

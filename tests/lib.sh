@@ -9,9 +9,10 @@
 # `set -euo pipefail`.
 #
 # This file is the core: the temp dir and cleanup, processes, ports and
-# polling, the assertions, and the CGI and FastCGI request drivers. The
-# servers have a file each, which this one sources at its end, so a test
-# script sources lib.sh alone:
+# polling, the calibration that timing bounds are derived from, the
+# assertions, and the CGI and FastCGI request drivers. The servers have a
+# file each, which this one sources at its end, so a test script sources
+# lib.sh alone:
 #   lib-pg.sh        PostgreSQL
 #   lib-registry.sh  docker-registry, the Clair stand-in, fake peers
 #   lib-web.sh       nginx, Apache, and http_req through them
@@ -36,6 +37,7 @@ PIDS=()    # processes that cleanup kills
 AT_EXIT=() # commands registered with at_exit
 T_PASSED=0
 T_FAILED=0
+CALIB_MS= TOOL_FACTOR= SLACK_MS= CALIB_RUNS= # set by calibrate
 _LIB_PID=$BASHPID
 
 # ---------------------------------------------------------------- cleanup
@@ -206,6 +208,75 @@ _make_cert() {
     -keyout "$T/registry.key" -out "$T/registry.crt" >/dev/null 2>&1 ||
     die "openssl could not make a certificate"
 }
+
+# ---------------------------------------------------------------- time
+
+# now_ms: milliseconds since the epoch (bash's clock: no process started).
+now_ms() {
+  local us=${EPOCHREALTIME/[.,]/}
+  echo $((us / 1000))
+}
+
+# ms_since START: milliseconds since START (a now_ms value).
+ms_since() { echo $(($(now_ms) - $1)); }
+
+# Timing bounds are derived from this machine at this moment, never fixed: a
+# duration the test measured is held to its nominal value plus SLACK_MS,
+#   SLACK_MS = 250 ms x TOOL_FACTOR + 3 x CALIB_MS
+# where CALIB_MS is the median of 5 CGI runs of /_ping through the tests' own
+# driver (under memcheck when VALGRIND=1, the sanitizer build's under
+# SANITIZE=1): what starting, answering and exiting costs right now, which
+# every measured request pays besides its nominal time. Three times, as the
+# load may grow between the calibration and the measure. TOOL_FACTOR (1; 2
+# under SANITIZE=1; 4 under VALGRIND=1) stretches the fixed part: work inside
+# a run slows down more under those tools than a bare start does.
+
+# calibrate: measure once per script (the result is kept in $T, so a call in
+# a subshell does not measure again) and set CALIB_MS, TOOL_FACTOR and
+# SLACK_MS. Call it at the start of a script that asserts durations; the
+# timing assertions call it themselves otherwise. The last response's RESP_*
+# are kept.
+calibrate() {
+  local runs=() i start status headers body rc err
+  [[ -z $SLACK_MS ]] || return 0
+  if [[ -s $T/.calibration ]]; then
+    read -r CALIB_MS TOOL_FACTOR SLACK_MS CALIB_RUNS <"$T/.calibration"
+    echo "# calibration: $(_calibration)"
+    return 0
+  fi
+  status=${RESP_STATUS-} headers=${RESP_HEADERS-} body=${RESP_BODY-} rc=${RESP_RC-} err=${RESP_STDERR-}
+  for i in 1 2 3 4 5; do
+    _request_env GET /_ping /_ping
+    _REQ_ENV+=("PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml")
+    start=$(now_ms)
+    _run_cgi
+    runs+=("$(ms_since "$start")")
+    [[ $RESP_STATUS == 200 ]] || die "calibrate: CGI /_ping answered '$RESP_STATUS' (exit $RESP_RC): $(_clip "$RESP_STDERR")"
+  done
+  RESP_STATUS=$status RESP_HEADERS=$headers RESP_BODY=$body RESP_RC=$rc RESP_STDERR=$err
+  CALIB_MS=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n 3p)
+  TOOL_FACTOR=1
+  if [[ ${SANITIZE:-} == 1 ]]; then TOOL_FACTOR=2; fi
+  if [[ ${VALGRIND:-} == 1 ]]; then TOOL_FACTOR=4; fi
+  SLACK_MS=$((250 * TOOL_FACTOR + 3 * CALIB_MS))
+  CALIB_RUNS=$(IFS=,; echo "${runs[*]}")
+  echo "$CALIB_MS $TOOL_FACTOR $SLACK_MS $CALIB_RUNS" >"$T/.calibration"
+  echo "# calibration: $(_calibration)"
+}
+
+# _calibration: how SLACK_MS came about, and the load now, for messages.
+_calibration() {
+  printf 'slack %s ms = 250 ms x %s + 3 x %s ms (the median of 5 CGI /_ping runs: %s ms); load %s' \
+    "$SLACK_MS" "$TOOL_FACTOR" "$CALIB_MS" "$CALIB_RUNS" "$(cut -d ' ' -f 1-3 /proc/loadavg)"
+}
+
+# timing_factor: SLACK_MS in whole seconds, rounded up (at least 1), for a
+# bound written as NOMINAL + 1000 x timing_factor ms.
+timing_factor() {
+  calibrate >/dev/null
+  echo $(((SLACK_MS + 999) / 1000))
+}
+
 # ---------------------------------------------------------------- test runner
 
 # _clip TEXT: TEXT on one line, at most 300 characters, for failure messages.
@@ -237,6 +308,34 @@ t_match() { # NAME REGEX ACTUAL (bash ERE)
 
 t_nomatch() { # NAME REGEX ACTUAL
   if [[ $3 =~ $2 ]]; then t_fail "$1" "'$(_clip "$3")' matches /$2/"; else t_pass "$1"; fi
+}
+
+# t_between NAME N LOW HIGH [HOW]: the count N is within [LOW, HIGH]; HOW
+# says where HIGH comes from.
+t_between() {
+  if [[ $2 =~ ^[0-9]+$ ]] && (($2 >= $3 && $2 <= $4)); then
+    t_pass "$1 ($2, within [$3, $4])"
+  else
+    t_fail "$1" "'$(_clip "$2")' is not within [$3, $4]${5:+ ($5)}"
+  fi
+}
+
+# t_duration NAME MS LOW NOMINAL [BROKEN]: a duration the test measured, MS
+# milliseconds, is at least LOW and below NOMINAL + SLACK_MS (see calibrate).
+# BROKEN is what MS would come to were the behaviour under test broken
+# (checks one after another, a deadline ignored): a bound that reaches it
+# could not tell the two apart, and the check fails rather than pass blindly.
+t_duration() {
+  local name=$1 ms=$2 low=$3 nominal=$4 broken=${5:-} high
+  calibrate
+  high=$((nominal + SLACK_MS))
+  if [[ -n $broken ]] && ((high >= broken)); then
+    t_fail "$name" "$ms ms; the bound $nominal + slack = $high ms reaches $broken ms, what a failure would take: this machine is too slow right now to tell ($(_calibration))"
+  elif ((ms < low || ms >= high)); then
+    t_fail "$name" "$ms ms is not within [$low, $nominal + slack = $high) ms ($(_calibration))"
+  else
+    t_pass "$name ($ms ms, within [$low, $high))"
+  fi
 }
 
 t_done() {

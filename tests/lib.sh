@@ -1,11 +1,23 @@
 # shellcheck shell=bash
+# shellcheck source-path=SCRIPTDIR
 # Integration-test library for portus-health. Source it from a test script:
 #   . "$(dirname "$0")/lib.sh"
 #
 # It gives each script a private temp dir $T, starts throw-away services on
-# free ports of 127.0.0.1 (PostgreSQL, docker-registry, a Clair stand-in, fake
-# HTTP peers) and stops every one of them, by pid, when the script exits.
-# Nothing global on the machine is touched. Works under `set -euo pipefail`.
+# free ports of 127.0.0.1 and stops every one of them, by pid, when the
+# script exits. Nothing global on the machine is touched. Works under
+# `set -euo pipefail`.
+#
+# This file is the core: the temp dir and cleanup, processes, ports and
+# polling, the calibration that timing bounds are derived from, the
+# assertions, and the CGI and FastCGI request drivers. The servers have a
+# file each, which this one sources at its end, so a test script sources
+# lib.sh alone:
+#   lib-pg.sh        PostgreSQL
+#   lib-registry.sh  docker-registry, the Clair stand-in, fake peers
+#   lib-web.sh       nginx, Apache, and http_req through them
+# lib-slapd.sh (slapd) is sourced by the scripts that use it, after lib.sh.
+#
 # Do not call spawn or the *_start functions inside $(...): the pids they
 # record would be lost with the subshell. Do not replace the EXIT trap either:
 # register extra cleanup with at_exit.
@@ -18,12 +30,14 @@ export ROOT T
 # The responder under test; overridable, e.g. to drive a stand-in.
 RESPONDER=${RESPONDER:-$ROOT/cgi-bin/portus-health}
 REQ_TIMEOUT=${REQ_TIMEOUT:-30} # seconds one cgi_req/fcgi_req may take
-PG_BIN=/usr/lib/postgresql/15/bin
+# Where memcheck writes a report per CGI run under VALGRIND=1 (tests/run sets it).
+VALGRIND_DIR=${VALGRIND_DIR:-/tmp/portus-health-vg}
 
 PIDS=()    # processes that cleanup kills
 AT_EXIT=() # commands registered with at_exit
 T_PASSED=0
 T_FAILED=0
+CALIB_MS= TOOL_FACTOR= SLACK_MS= CALIB_RUNS= # set by calibrate
 _LIB_PID=$BASHPID
 
 # ---------------------------------------------------------------- cleanup
@@ -39,11 +53,6 @@ cleanup() {
   trap - EXIT
   set +e
   for cmd in "${AT_EXIT[@]}"; do eval "$cmd"; done
-  # pg_ctl daemonizes the postmaster; stop it the way PostgreSQL wants to be
-  # stopped, the pid kill below being the fallback.
-  if [[ -n ${PG_DATA:-} && -f $PG_DATA/postmaster.pid ]]; then
-    _as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1
-  fi
   if ((${#PIDS[@]})); then _kill_pids 3 "${PIDS[@]}"; fi
   if [[ ${KEEP_TMP:-0} == 1 ]]; then
     echo "lib.sh: keeping $T" >&2
@@ -187,89 +196,11 @@ _start_listener() {
   _poll 15 "$SPAWNED_PID" _listening "$port" || die_log "$name" "$name did not come up on port $port"
 }
 
-# ---------------------------------------------------------------- PostgreSQL
+# ---------------------------------------------------------------- certificate
 
-_as_pg() { (cd "$T" && runuser -u postgres -- "$@"); }
-
-# _psql USER DB SQL: run SQL over the unix socket (trust), print the result.
-_psql() {
-  _as_pg "$PG_BIN/psql" -X -q -t -A -v ON_ERROR_STOP=1 \
-    -h "$PG_SOCKDIR" -p "$PG_PORT" -U "$1" -d "$2" -c "$3"
-}
-
-pg_sql_db() { _psql postgres "$1" "$2"; }
-pg_sql() { _psql postgres portus_test "$1"; }
-
-_pg_record_pid() {
-  PG_PID=$(head -n 1 "$PG_DATA/postmaster.pid")
-  PIDS+=("$PG_PID")
-  export PG_PID
-}
-
-# pg_start: a fresh cluster on a free port with role portus (password
-# $PG_PASSWORD) owning database portus_test, which holds a Portus-like schema.
-pg_start() {
-  PG_PORT=$(free_port)
-  export PG_PORT PG_SOCKDIR=$T/pgsock PG_DATA=$T/pg
-  export PG_PASSWORD=${PG_PASSWORD:-portus-Secr3t-pw}
-  install -d -o postgres -g postgres -m 700 "$PG_DATA"
-  install -d -o postgres -g postgres -m 755 "$PG_SOCKDIR"
-  install -o postgres -g postgres -m 644 /dev/null "$T/pg.log"
-  _as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -A trust --auth-host=scram-sha-256 \
-    -E UTF8 --locale=C --no-sync >"$T/initdb.log" 2>&1 || die_log initdb "initdb failed"
-  cat >>"$PG_DATA/postgresql.conf" <<EOF
-listen_addresses = '127.0.0.1'
-port = $PG_PORT
-unix_socket_directories = '$PG_SOCKDIR'
-fsync = off
-EOF
-  cat >"$PG_DATA/pg_hba.conf" <<EOF
-local all all trust
-host all all 127.0.0.1/32 scram-sha-256
-EOF
-  pg_start_again
-  pg_sql_db postgres "CREATE ROLE portus LOGIN PASSWORD '$PG_PASSWORD'"
-  pg_sql_db postgres "CREATE DATABASE portus_test OWNER portus"
-  _psql portus portus_test "
-    CREATE TABLE schema_migrations (version character varying NOT NULL PRIMARY KEY);
-    INSERT INTO schema_migrations VALUES ('20150101000000'), ('20160101000000'), ('20170101000000');
-    CREATE TABLE registries (
-      id serial PRIMARY KEY,
-      name character varying NOT NULL,
-      hostname character varying NOT NULL,
-      use_ssl boolean NOT NULL DEFAULT false,
-      created_at timestamp,
-      updated_at timestamp,
-      external_hostname character varying
-    );"
-}
-
-# pg_start_again: start the cluster made by pg_start (after pg_stop).
-pg_start_again() {
-  _as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$T/pg.log" -w -t 30 start >/dev/null ||
-    die_log pg "PostgreSQL did not start"
-  _pg_record_pid
-}
-
-# pg_clone_db NAME: a copy of portus_test called NAME, owned by portus.
-pg_clone_db() { pg_sql_db postgres "CREATE DATABASE $1 TEMPLATE portus_test OWNER portus" >/dev/null; }
-
-pg_stop() {
-  _as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >/dev/null ||
-    die_log pg "PostgreSQL did not stop"
-  _forget_pid "$PG_PID"
-}
-
-# pg_exports: export the database settings the responder reads.
-pg_exports() {
-  export PORTUS_DB_ADAPTER=postgresql PORTUS_DB_HOST=127.0.0.1 PORTUS_DB_PORT=$PG_PORT \
-    PORTUS_DB_USERNAME=portus PORTUS_DB_PASSWORD=$PG_PASSWORD PORTUS_DB_DATABASE=portus_test
-}
-
-# ---------------------------------------------------------------- registry
-
-# A self-signed certificate, valid for 127.0.0.1 and localhost; it doubles as
-# the token-auth root bundle, which the registry insists on loading.
+# A self-signed certificate, valid for 127.0.0.1 and localhost, for the TLS
+# servers (registry, slapd); it doubles as the registry's token-auth root
+# bundle, which it insists on loading.
 _make_cert() {
   [[ -f $T/registry.crt ]] && return
   openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=portus-test \
@@ -278,153 +209,72 @@ _make_cert() {
     die "openssl could not make a certificate"
 }
 
-# _registry_config PORT DATADIR [TLS]: print a docker-registry config.
-# Token auth makes GET /v2/ answer 401 as Portus's registries do; the access
-# log (stdout) records each request.
-_registry_config() {
-  cat <<EOF
-version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: $2
-http:
-  addr: 127.0.0.1:$1
-  secret: portus-health-test
-EOF
-  if [[ -n ${3:-} ]]; then
-    cat <<EOF
-  tls:
-    certificate: $T/registry.crt
-    key: $T/registry.key
-EOF
+# ---------------------------------------------------------------- time
+
+# now_ms: milliseconds since the epoch (bash's clock: no process started).
+now_ms() {
+  local us=${EPOCHREALTIME/[.,]/}
+  echo $((us / 1000))
+}
+
+# ms_since START: milliseconds since START (a now_ms value).
+ms_since() { echo $(($(now_ms) - $1)); }
+
+# Timing bounds are derived from this machine at this moment, never fixed: a
+# duration the test measured is held to its nominal value plus SLACK_MS,
+#   SLACK_MS = 250 ms x TOOL_FACTOR + 3 x CALIB_MS
+# where CALIB_MS is the median of 5 CGI runs of /_ping through the tests' own
+# driver (under memcheck when VALGRIND=1, the sanitizer build's under
+# SANITIZE=1): what starting, answering and exiting costs right now, which
+# every measured request pays besides its nominal time. Three times, as the
+# load may grow between the calibration and the measure. TOOL_FACTOR (1; 2
+# under SANITIZE=1; 4 under VALGRIND=1) stretches the fixed part: work inside
+# a run slows down more under those tools than a bare start does.
+
+# calibrate: measure once per script (the result is kept in $T, so a call in
+# a subshell does not measure again) and set CALIB_MS, TOOL_FACTOR and
+# SLACK_MS. Call it at the start of a script that asserts durations; the
+# timing assertions call it themselves otherwise. The last response's RESP_*
+# are kept.
+calibrate() {
+  local runs=() i start status headers body rc err
+  [[ -z $SLACK_MS ]] || return 0
+  if [[ -s $T/.calibration ]]; then
+    read -r CALIB_MS TOOL_FACTOR SLACK_MS CALIB_RUNS <"$T/.calibration"
+    echo "# calibration: $(_calibration)"
+    return 0
   fi
-  cat <<EOF
-auth:
-  token:
-    realm: http://127.0.0.1:1/auth
-    service: registry.test
-    issuer: portus.test
-    rootcertbundle: $T/registry.crt
-EOF
+  status=${RESP_STATUS-} headers=${RESP_HEADERS-} body=${RESP_BODY-} rc=${RESP_RC-} err=${RESP_STDERR-}
+  for i in 1 2 3 4 5; do
+    _request_env GET /_ping /_ping
+    _REQ_ENV+=("PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml")
+    start=$(now_ms)
+    _run_cgi
+    runs+=("$(ms_since "$start")")
+    [[ $RESP_STATUS == 200 ]] || die "calibrate: CGI /_ping answered '$RESP_STATUS' (exit $RESP_RC): $(_clip "$RESP_STDERR")"
+  done
+  RESP_STATUS=$status RESP_HEADERS=$headers RESP_BODY=$body RESP_RC=$rc RESP_STDERR=$err
+  CALIB_MS=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n 3p)
+  TOOL_FACTOR=1
+  if [[ ${SANITIZE:-} == 1 ]]; then TOOL_FACTOR=2; fi
+  if [[ ${VALGRIND:-} == 1 ]]; then TOOL_FACTOR=4; fi
+  SLACK_MS=$((250 * TOOL_FACTOR + 3 * CALIB_MS))
+  CALIB_RUNS=$(IFS=,; echo "${runs[*]}")
+  echo "$CALIB_MS $TOOL_FACTOR $SLACK_MS $CALIB_RUNS" >"$T/.calibration"
+  echo "# calibration: $(_calibration)"
 }
 
-# _registry_launch NAME URL CURL_OPTS...: start "$T/NAME.yml", wait for a 401
-# from URL carrying the Docker-Distribution-Api-Version header.
-_registry_launch() {
-  local name=$1 url=$2 headers
-  shift 2
-  spawn "$name" docker-registry serve "$T/$name.yml"
-  _poll 15 "$SPAWNED_PID" _answers_401 "$url" "$@" ||
-    die_log "$name" "registry gives no 401 at $url"
-  headers=$(curl -s -D - -o /dev/null --max-time 5 "$@" "$url") || true
-  [[ ${headers,,} == *docker-distribution-api-version:* ]] ||
-    die_log "$name" "registry's 401 at $url lacks the Docker-Distribution-Api-Version header"
+# _calibration: how SLACK_MS came about, and the load now, for messages.
+_calibration() {
+  printf 'slack %s ms = 250 ms x %s + 3 x %s ms (the median of 5 CGI /_ping runs: %s ms); load %s' \
+    "$SLACK_MS" "$TOOL_FACTOR" "$CALIB_MS" "$CALIB_RUNS" "$(cut -d ' ' -f 1-3 /proc/loadavg)"
 }
 
-_answers_401() {
-  [[ $(curl -s -o /dev/null --max-time 2 -w '%{http_code}' "${@:2}" "$1") == 401 ]]
-}
-
-# registry_start: plain-HTTP registry on REG_PORT.
-# registry_start [again]: "again" starts it on the port it had (after registry_stop).
-registry_start() {
-  _make_cert
-  if [[ ${1:-} != again ]]; then REG_PORT=$(free_port); fi
-  _registry_config "$REG_PORT" "$T/registry-data" >"$T/registry.yml"
-  _registry_launch registry "http://127.0.0.1:$REG_PORT/v2/"
-  REG_PID=$SPAWNED_PID
-  export REG_PORT REG_PID
-}
-
-registry_stop() { stop_pid "$REG_PID"; }
-
-# registry_start_tls: registry over TLS on REG_TLS_PORT; REG_CA verifies it.
-registry_start_tls() {
-  _make_cert
-  REG_TLS_PORT=$(free_port)
-  REG_CA=$T/registry.crt
-  _registry_config "$REG_TLS_PORT" "$T/registry-tls-data" tls >"$T/registry-tls.yml"
-  _registry_launch registry-tls "https://127.0.0.1:$REG_TLS_PORT/v2/" --cacert "$REG_CA"
-  REG_TLS_PID=$SPAWNED_PID
-  export REG_TLS_PORT REG_TLS_PID REG_CA
-}
-
-registry_stop_tls() { stop_pid "$REG_TLS_PID"; }
-
-# registry_hits [tls]: how many GET /v2/ the (TLS) registry has logged,
-# including the probes made by registry_start*.
-registry_hits() {
-  grep -c '"GET /v2/ HTTP/' "$T/registry${1:+-$1}.log" || true
-}
-
-# ---------------------------------------------------------------- Clair and fake peers
-
-clair_start() {
-  CLAIR_PORT=$(free_port)
-  clair_mode ok
-  _start_listener clair "$CLAIR_PORT" \
-    python3 "$ROOT/tests/clair-standin.py" "$CLAIR_PORT" "$T/clair.mode" "$T/clair.count"
-  CLAIR_PID=$SPAWNED_PID
-  export CLAIR_PORT CLAIR_PID
-}
-
-# clair_mode ok|fail|hang (replaced atomically: the stand-in reads it per request)
-clair_mode() {
-  case $1 in ok | fail | hang) ;; *) die "clair_mode: unknown mode '$1'" ;; esac
-  echo "$1" >"$T/clair.mode.tmp"
-  mv "$T/clair.mode.tmp" "$T/clair.mode"
-}
-
-clair_hits() { cat "$T/clair.count" 2>/dev/null || echo 0; }
-# clair_conns: how many TCP connections the stand-in has accepted.
-clair_conns() { cat "$T/clair.count.conns" 2>/dev/null || echo 0; }
-
-clair_stop() { stop_pid "$CLAIR_PID"; }
-
-# hang_start: a TCP peer on HANG_PORT that accepts and never answers.
-hang_start() {
-  HANG_PORT=$(free_port)
-  _start_listener "hang-$HANG_PORT" "$HANG_PORT" python3 "$ROOT/tests/fake-http.py" --hang "$HANG_PORT"
-  HANG_PID=$SPAWNED_PID
-  export HANG_PORT HANG_PID
-}
-
-# banner_start TEXT: a TCP peer on BANNER_PORT that greets with TEXT, as SMTP
-# or FTP servers do, and says nothing more.
-banner_start() {
-  BANNER_PORT=$(free_port)
-  _start_listener "banner-$BANNER_PORT" "$BANNER_PORT" python3 "$ROOT/tests/fake-http.py" --banner "$BANNER_PORT" "$1"
-  BANNER_PID=$SPAWNED_PID
-  export BANNER_PORT BANNER_PID
-}
-
-# fakehttp_start STATUS [HEADERLINE]: HTTP server on FAKE_PORT answering every
-# GET with STATUS (and HEADERLINE, e.g. "Docker-Distribution-Api-Version: registry/2.0").
-fakehttp_start() {
-  FAKE_PORT=$(free_port)
-  _start_listener "fakehttp-$FAKE_PORT" "$FAKE_PORT" python3 "$ROOT/tests/fake-http.py" "$FAKE_PORT" "$@"
-  FAKE_PID=$SPAWNED_PID
-  export FAKE_PORT FAKE_PID
-}
-
-# deps_start [clair]: what most tests share: PostgreSQL (its PORTUS_DB_*
-# exported), the registry named by PORTUS_REGISTRY_HOSTNAME, no local
-# configuration file; with "clair", the Clair stand-in as
-# security.clair.server.
-deps_start() {
-  pg_start
-  pg_exports
-  registry_start
-  export PORTUS_REGISTRY_HOSTNAME=127.0.0.1:$REG_PORT
-  export PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml
-  if [[ ${1:-} == clair ]]; then
-    clair_start
-    export PORTUS_SECURITY_CLAIR_SERVER=http://127.0.0.1:$CLAIR_PORT PORTUS_SECURITY_CLAIR_HEALTH_PORT=$CLAIR_PORT
-  fi
+# timing_factor: SLACK_MS in whole seconds, rounded up (at least 1), for a
+# bound written as NOMINAL + 1000 x timing_factor ms.
+timing_factor() {
+  calibrate >/dev/null
+  echo $(((SLACK_MS + 999) / 1000))
 }
 
 # ---------------------------------------------------------------- test runner
@@ -458,6 +308,34 @@ t_match() { # NAME REGEX ACTUAL (bash ERE)
 
 t_nomatch() { # NAME REGEX ACTUAL
   if [[ $3 =~ $2 ]]; then t_fail "$1" "'$(_clip "$3")' matches /$2/"; else t_pass "$1"; fi
+}
+
+# t_between NAME N LOW HIGH [HOW]: the count N is within [LOW, HIGH]; HOW
+# says where HIGH comes from.
+t_between() {
+  if [[ $2 =~ ^[0-9]+$ ]] && (($2 >= $3 && $2 <= $4)); then
+    t_pass "$1 ($2, within [$3, $4])"
+  else
+    t_fail "$1" "'$(_clip "$2")' is not within [$3, $4]${5:+ ($5)}"
+  fi
+}
+
+# t_duration NAME MS LOW NOMINAL [BROKEN]: a duration the test measured, MS
+# milliseconds, is at least LOW and below NOMINAL + SLACK_MS (see calibrate).
+# BROKEN is what MS would come to were the behaviour under test broken
+# (checks one after another, a deadline ignored): a bound that reaches it
+# could not tell the two apart, and the check fails rather than pass blindly.
+t_duration() {
+  local name=$1 ms=$2 low=$3 nominal=$4 broken=${5:-} high
+  calibrate
+  high=$((nominal + SLACK_MS))
+  if [[ -n $broken ]] && ((high >= broken)); then
+    t_fail "$name" "$ms ms; the bound $nominal + slack = $high ms reaches $broken ms, what a failure would take: this machine is too slow right now to tell ($(_calibration))"
+  elif ((ms < low || ms >= high)); then
+    t_fail "$name" "$ms ms is not within [$low, $nominal + slack = $high) ms ($(_calibration))"
+  else
+    t_pass "$name ($ms ms, within [$low, $high))"
+  fi
 }
 
 t_done() {
@@ -590,125 +468,27 @@ resp_header() {
 # json_get [JQ_OPTION...] FILTER: jq -r on the last response's body.
 json_get() { printf '%s' "$RESP_BODY" | jq -r "$@"; }
 
-# ---------------------------------------------------------------- nginx
+# ---------------------------------------------------------------- servers
 
-# nginx_start SITE_CONF: run nginx (master as root, workers as www-data) on a
-# free port NGINX_PORT with the server block SITE_CONF, as shipped: only its
-# listen address, the FastCGI socket path and the examples' registry
-# 127.0.0.1:5000 are replaced (by NGINX_PORT, FCGI_SOCK and REG_PORT).
-# Logs go to "$T/nginx/"; NGINX_URL is its base URL.
-nginx_start() {
-  local d=$T/nginx
-  NGINX_PORT=$(free_port)
-  mkdir -p "$d/tmp"
-  chown www-data "$d/tmp"
-  cp /etc/nginx/fastcgi_params "$d/"
-  sed -e "s#127\.0\.0\.1:8080#127.0.0.1:$NGINX_PORT#" -e "s#\[::1\]:8080#[::1]:$NGINX_PORT#" \
-    -e "s#unix:/run/portus-health/portus-health\.sock#unix:$FCGI_SOCK#" \
-    -e "s#127\.0\.0\.1:5000#127.0.0.1:${REG_PORT:-5000}#g" "$1" >"$d/site.conf"
-  cat >"$d/nginx.conf" <<CONF
-user www-data;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/error.log info;
-events { worker_connections 1024; }
-http {
-  access_log $d/access.log;
-  client_body_temp_path $d/tmp/body;
-  proxy_temp_path $d/tmp/proxy;
-  fastcgi_temp_path $d/tmp/fastcgi;
-  uwsgi_temp_path $d/tmp/uwsgi;
-  scgi_temp_path $d/tmp/scgi;
-  include $d/site.conf;
-}
-CONF
-  _start_listener nginx "$NGINX_PORT" nginx -p "$d" -c "$d/nginx.conf" -g 'daemon off;'
-  NGINX_PID=$SPAWNED_PID
-  NGINX_URL=http://127.0.0.1:$NGINX_PORT
-  export NGINX_PORT NGINX_PID NGINX_URL
-}
+# shellcheck source=lib-pg.sh
+. "$ROOT/tests/lib-pg.sh"
+# shellcheck source=lib-registry.sh
+. "$ROOT/tests/lib-registry.sh"
+# shellcheck source=lib-web.sh
+. "$ROOT/tests/lib-web.sh"
 
-# http_req METHOD URL [CURL_OPTION...]: one request with curl; fills
-# RESP_STATUS, RESP_HEADERS (CR removed) and RESP_BODY like the drivers above.
-http_req() {
-  local m=$1 url=$2
-  shift 2
-  RESP_RC=0
-  if [[ $m == HEAD ]]; then
-    curl -s -m "$REQ_TIMEOUT" -I -D "$T/http.head" -o /dev/null "$@" "$url" || RESP_RC=$?
-    : >"$T/http.body"
-  else
-    curl -s -m "$REQ_TIMEOUT" -X "$m" -D "$T/http.head" -o "$T/http.body" "$@" "$url" || RESP_RC=$?
+# deps_start [clair]: what most tests share: PostgreSQL (its PORTUS_DB_*
+# exported), the registry named by PORTUS_REGISTRY_HOSTNAME, no local
+# configuration file; with "clair", the Clair stand-in as
+# security.clair.server.
+deps_start() {
+  pg_start
+  pg_exports
+  registry_start
+  export PORTUS_REGISTRY_HOSTNAME=127.0.0.1:$REG_PORT
+  export PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml
+  if [[ ${1:-} == clair ]]; then
+    clair_start
+    export PORTUS_SECURITY_CLAIR_SERVER=http://127.0.0.1:$CLAIR_PORT PORTUS_SECURITY_CLAIR_HEALTH_PORT=$CLAIR_PORT
   fi
-  RESP_STATUS=$(head -1 "$T/http.head" | awk '{print $2}')
-  RESP_HEADERS=$(tail -n +2 "$T/http.head" | tr -d '\r')
-  RESP_BODY=$(cat "$T/http.body")
-}
-
-# ---------------------------------------------------------------- Apache
-
-# apache_start NAME SITE_CONF MODULE...: run Apache (prefork, workers as
-# www-data) on a free port APACHE_PORT with SITE_CONF as shipped but for
-# paths and ports: 127.0.0.1:8080 becomes APACHE_PORT, the FastCGI socket
-# FCGI_SOCK, /usr/local/lib/portus-health the directory of the binary under
-# test, and
-# 127.0.0.1:5000 (the registry of the examples) REG_PORT, the database port
-# PG_PORT, /srv/Portus/config/ the directory "$T/NAME/".  MODULEs are
-# loaded besides the core set.  Logs go to "$T/NAME/"; APACHE_URL is its
-# base URL.  DocumentRoot is "$T/NAME/www".
-apache_start() {
-  local name=$1 site=$2 d=$T/$1 m mods=
-  shift 2
-  APACHE_PORT=$(free_port)
-  mkdir -p "$d/run" "$d/www" "$d/fcgid"
-  chown www-data "$d/run" "$d/fcgid"
-  # The binary where www-data can surely read it.
-  mkdir -p "$d/lib"
-  install -m 0755 "$RESPONDER" "$d/lib/portus-health"
-  for m in mpm_prefork authz_core authn_core alias mime dir env setenvif "$@"; do
-    mods+="LoadModule ${m}_module /usr/lib/apache2/modules/mod_$m.so"$'\n'
-  done
-  sed -e "s#127\\.0\\.0\\.1:8080#127.0.0.1:$APACHE_PORT#g" \
-    -e "s#/run/portus-health/portus-health\\.sock#${FCGI_SOCK:-/nonexistent}#g" \
-    -e "s#/usr/local/lib/portus-health#$d/lib#g" \
-    -e "s#127\\.0\\.0\\.1:5000#127.0.0.1:${REG_PORT:-5000}#g" \
-    -e "s#PORTUS_DB_PORT 5432#PORTUS_DB_PORT ${PG_PORT:-5432}#" \
-    -e "s#/srv/Portus/config/#$d/#" "$site" >"$d/site.conf"
-  cat >"$d/httpd.conf" <<CONF
-$mods
-ServerRoot $d
-ServerName 127.0.0.1
-Listen 127.0.0.1:$APACHE_PORT
-User www-data
-Group www-data
-PidFile $d/run/httpd.pid
-DefaultRuntimeDir $d/run
-Mutex file:$d/run default
-ErrorLog $d/error.log
-LogLevel warn
-TypesConfig /etc/mime.types
-DocumentRoot $d/www
-<Directory />
-  AllowOverride None
-  Require all denied
-</Directory>
-<Directory $d/www>
-  Require all granted
-</Directory>
-<FilesMatch "^\\.ht">
-  Require all denied
-</FilesMatch>
-<IfModule fcgid_module>
-  FcgidIPCDir $d/fcgid
-  FcgidProcessTableFile $d/run/fcgid_shm
-</IfModule>
-<IfModule cgid_module>
-  ScriptSock $d/run/cgid.sock
-</IfModule>
-Include $d/site.conf
-CONF
-  _start_listener "$name" "$APACHE_PORT" apache2 -f "$d/httpd.conf" -DFOREGROUND
-  APACHE_PID=$SPAWNED_PID
-  APACHE_URL=http://127.0.0.1:$APACHE_PORT
-  export APACHE_PORT APACHE_PID APACHE_URL
 }

@@ -64,7 +64,9 @@ t_match "registry: token challenge" 'Bearer realm="http://127.0.0.1:1/auth",serv
   "$(curl -s -D - -o /dev/null "$reg")"
 hits=$(registry_hits)
 curl -s -o /dev/null "$reg"
-sleep 0.3 # the access log line is written just after the answer
+# The access log line is written just after the answer.
+logged() { (($(registry_hits) >= $1)); }
+_poll 10 "$REG_PID" logged $((hits + 1)) || true
 t_eq "registry_hits counts GET /v2/" $((hits + 1)) "$(registry_hits)"
 
 registry_start_tls

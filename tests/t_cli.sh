@@ -89,7 +89,7 @@ t_eq "--listen 127.0.0.1:PORT serves FastCGI" "Status: 200 OK" "$out"
 stop_pid "$pid"
 spawn listen-unix "$B" --listen "unix:$T/l.sock"
 pid=$SPAWNED_PID
-for _ in $(seq 50); do [[ -S $T/l.sock ]] && break; sleep 0.1; done
+_poll 15 "$pid" test -S "$T/l.sock" || true
 out=$(env -i REQUEST_METHOD=GET PATH_INFO=/_health cgi-fcgi -bind -connect "$T/l.sock" | tr -d '\r' | head -1)
 t_eq "--listen unix:PATH serves FastCGI" "Status: 200 OK" "$out"
 stop_pid "$pid"

@@ -136,15 +136,16 @@ PY
 done
 fcgi_req GET /_ping
 t_eq "after 8 truncated FastCGI requests: still serving" 200 "$RESP_STATUS"
-python3 - "$FCGI_SOCK" <<'PY' &
+python3 - "$FCGI_SOCK" "$T/silent.connected" <<'PY' &
 import socket, sys, time
 # A client that opens a request and sends nothing for 5 s.
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sys.argv[1])
+open(sys.argv[2], "w").close()
 time.sleep(5)
 PY
 slow=$!
-sleep 0.3
+_poll 10 "$slow" test -e "$T/silent.connected" || true
 fcgi_req GET /_ping
 t_eq "with a silent client connected: still serving" 200 "$RESP_STATUS"
 wait "$slow" || true

@@ -146,14 +146,16 @@ scrape_configs:
 YML
 spawn prometheus prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/prom-data" \
   --web.listen-address="127.0.0.1:$prom_port"
+prom_pid=$SPAWNED_PID
 wait_port "$prom_port" 30
+# scraped: Prometheus has portus_health_up of every component (in $got).
 got=
-for _ in $(seq 60); do
-  got=$(curl -s "http://127.0.0.1:$prom_port/api/v1/query?query=portus_health_up" |
+scraped() {
+  got=$(curl -s --max-time 5 "http://127.0.0.1:$prom_port/api/v1/query?query=portus_health_up" |
     jq -r '[.data.result[] | .metric.component + "=" + .value[1]] | sort | join(",")' 2>/dev/null || true)
-  [[ $got == *clair* && $got == *database* && $got == *registry* ]] && break
-  sleep 0.5
-done
+  [[ $got == *clair* && $got == *database* && $got == *registry* ]]
+}
+_poll 30 "$prom_pid" scraped || true
 t_eq "Prometheus scraped portus_health_up" "clair=1,database=1,registry=1" "$got"
 health=$(curl -s "http://127.0.0.1:$prom_port/api/v1/query?query=up" | jq -r '.data.result[0].value[1]' 2>/dev/null || true)
 t_eq "Prometheus: the target is up" 1 "$health"

@@ -7,7 +7,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-mysql.sh"
 
-type timing_factor >/dev/null 2>&1 || timing_factor() { echo 3; }
 my_start
 my_exports
 registry_start
@@ -158,13 +157,14 @@ t_eq "cgi a socket file that is not there" "cannot connect to database" "$(json_
 
 # A server that accepts and never answers costs the one deadline.
 hang_start
-start=$(date +%s%N)
+start=$(now_ms)
 PORTUS_DB_PORT=$HANG_PORT PORTUS_HEALTH_TIMEOUT=1 cgi_req GET /_health
-took=$((($(date +%s%N) - start) / 1000000))
+took=$(ms_since "$start")
 t_eq "a silent server: cannot connect" "cannot connect to database" "$(json_get .database.msg)"
 t_match "a silent server: timed out, says the log" 'connection timed out' "$RESP_STDERR"
-t_match "a silent server: the deadline was waited for (${took} ms)" '^[0-9]{4,}$' "$took"
-t_eq "a silent server: within a few seconds of the deadline (${took} ms)" 1 $((took < 1000 * $(timing_factor) + 1000))
+# A client that ignored the deadline would wait for the server forever
+# (REQ_TIMEOUT, 30 s, ends it).
+t_duration "a silent server: health.timeout 1 honoured" "$took" 1000 1000 30000
 
 # The registry named by the registries table, in MariaDB's dialect.
 unset PORTUS_REGISTRY_HOSTNAME

@@ -29,7 +29,9 @@ both "registries table empty" "no registry configured" false
 pg_sql "INSERT INTO registries (name, hostname, use_ssl) VALUES ('main', '127.0.0.1:$REG_PORT', false)"
 hits=$(registry_hits)
 both "first row of registries" "registry is reachable" true
-sleep 0.5 # the registry logs a request just after answering it
+# The registry logs a request just after answering it.
+logged() { (($(registry_hits) >= $1)); }
+_poll 10 "$REG_PID" logged $((hits + 2)) || true
 t_eq "the registry saw the two probes" $((hits + 2)) "$(registry_hits)"
 pg_sql "INSERT INTO registries (name, hostname, use_ssl) VALUES ('second', '127.0.0.1:$(free_port)', false)"
 both "the lowest id wins" "registry is reachable" true

@@ -158,10 +158,12 @@ nv_len(const unsigned char **p, const unsigned char *end)
 static int
 decode_params(struct fcgi *f)
 {
-	const unsigned char	*p = f->params, *end = f->params + f->plen;
+	const unsigned char	*p = f->params, *end;
 	long			 nl, vl;
 	size_t			 n = 0, used = 0;
 	char			*s;
+
+	end = f->plen > 0 ? f->params + f->plen : p;
 
 	/* The pairs never take more room than the stream that holds them,
 	 * one pointer and two bytes ("=" and NUL) each at most. */

@@ -40,6 +40,7 @@ const char	*json_str(json_object *, const char *);
 Suite		*allow_suite(void);
 Suite		*component_suite(void);
 Suite		*config_suite(void);
+Suite		*fcgi_suite(void);
 Suite		*ldap_suite(void);
 Suite		*report_suite(void);
 Suite		*route_suite(void);

@@ -168,7 +168,7 @@ static void
 odd_stream(int i, struct stream *s)
 {
 	static const unsigned char gv[] = { 15, 0, 'F', 'C', 'G', 'I', '_',
-	    'M', 'P', 'X', 'S', '_', 'C', 'O', 'N', 'S' };
+	    'M', 'P', 'X', 'S', '_', 'C', 'O', 'N', 'N', 'S' };
 	static const unsigned char badlen[] = { 0x80, 0, 1, 0, 1, 'a', 'b' };
 
 	switch (i) {

@@ -18,18 +18,21 @@ export PORTUS_HEALTH_TIMEOUT=2 PORTUS_HEALTH_CACHE_TTL=0
 
 # req SOCKET PATH: one GET through cgi-fcgi; prints the status line.
 req() { env -i REQUEST_METHOD=GET PATH_INFO="$2" cgi-fcgi -bind -connect "$1" | tr -d '\r' | head -1; }
-# child_of PID: the current responder started by the parent.
-child_of() { pgrep -P "$1" -n || true; }
+# child_of PID: the current responder started by the parent (its log's last
+# start).
+child_of() { grep '^start ' "$T/parent.events" | tail -1 | cut -d' ' -f2; }
 # log_count WORD: how many lines of the parent's log start with WORD.
 log_count() { grep -c "^$1 " "$T/parent.events" || true; }
 # logged WORD N: the parent's log has N lines starting with WORD, or more.
 logged() { (($(log_count "$1") >= $2)); }
-# serving PARENT [OLD]: the parent has started a responder (other than OLD);
-# requests sent before it accepts wait in the socket's backlog.
+# serving PARENT [OLD]: the parent has started a responder (other than OLD):
+# its log says so, which it writes once the socket listens (a child of the
+# parent alone may be setsid's or python's own); requests sent before the
+# responder accepts wait in the socket's backlog.
 serving() {
   local child
-  child=$(child_of "$1")
-  [[ -n $child && $child != "${2:-}" ]]
+  child=$(grep '^start ' "$T/parent.events" | tail -1 | cut -d' ' -f2)
+  [[ -n $child && $child != "${2:-}" ]] && pid_alive "$child"
 }
 
 for kind in unix tcp; do

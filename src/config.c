@@ -83,6 +83,8 @@ static const struct confdef defs[K__MAX] = {
 	    0, 0, 86400, 0 },
 	[K_HEALTH_MAX_REQUESTS] = { "health.max_requests", CT_INT, NULL,
 	    0, 0, 1000000000, 0 },
+	/* "": $TMPDIR/portus-health-UID, set by settle(). */
+	[K_HEALTH_CACHE_DIR] = { "health.cache_dir", CT_STR, "", 0, 0, 0, 0 },
 	[K_DB_ADAPTER] = { "db.adapter", CT_STR, "", 0, 0, 0, CF_ENVONLY },
 	[K_DB_HOST] = { "db.host", CT_STR, "localhost", 0, 0, 0, CF_ENVONLY },
 	[K_DB_USERNAME] = { "db.username", CT_STR, "root", 0, 0, 0, CF_ENVONLY },
@@ -1201,11 +1203,12 @@ read_prefix(struct config *cfg, char *const *envp, char *err, size_t errsz)
  * (the adapter's own) and, where Portus's migrations are installed, the
  * directory of migrations to compare with. */
 static void
-settle(struct config *cfg)
+settle(struct config *cfg, char *const *envp)
 {
 	const struct dbdriver	*drv;
 	struct stat		 sb;
-	char			*dup;
+	const char		*tmp;
+	char			*dup, dir[512];
 
 	if (cfg->v[K_DB_PORT].i == 0 && (drv = db_driver(cfg)) != NULL) {
 		cfg->v[K_DB_PORT].i = drv->port;
@@ -1220,6 +1223,23 @@ settle(struct config *cfg)
 		snprintf(cfg->v[K_HEALTH_MIGRATIONS].src,
 		    sizeof(cfg->v[K_HEALTH_MIGRATIONS].src),
 		    "default (the directory exists)");
+	}
+	/* The user's own, under $TMPDIR: never a directory shared with the
+	 * web server's socket. */
+	if (*cfg_str(cfg, K_HEALTH_CACHE_DIR) == '\0' &&
+	    strcmp(cfg->v[K_HEALTH_CACHE_DIR].src, "default") == 0) {
+		tmp = env_lookup(envp, "TMPDIR");
+		if (tmp == NULL || *tmp != '/')
+			tmp = "/tmp";
+		if (snprintf(dir, sizeof(dir), "%s/portus-health-%ld", tmp,
+		    (long)geteuid()) < (int)sizeof(dir) &&
+		    (dup = strdup(dir)) != NULL) {
+			free(cfg->v[K_HEALTH_CACHE_DIR].s);
+			cfg->v[K_HEALTH_CACHE_DIR].s = dup;
+			snprintf(cfg->v[K_HEALTH_CACHE_DIR].src,
+			    sizeof(cfg->v[K_HEALTH_CACHE_DIR].src),
+			    "default ($TMPDIR/portus-health-UID)");
+		}
 	}
 }
 
@@ -1257,7 +1277,7 @@ config_load(struct config *cfg, char *const *envp, char *err, size_t errsz)
 		st = st2;
 		cerr(st, err, errsz, "%s", e);
 	}
-	settle(cfg);
+	settle(cfg, envp);
 	return st;
 }
 

@@ -50,6 +50,7 @@ enum ckey {
 	K_HEALTH_CA_FILE,
 	K_HEALTH_INTERVAL,
 	K_HEALTH_MAX_REQUESTS,
+	K_HEALTH_CACHE_DIR,
 	K_DB_ADAPTER,
 	K_DB_HOST,
 	K_DB_USERNAME,
@@ -346,6 +347,16 @@ enum tlsstatus	 relay_open(const struct sockaddr *, socklen_t, double,
 		    struct relay **, int *, struct sockaddr_in *, int *);
 void		 relay_close(struct relay *);
 
+/* cache.c: the result shared by the processes of one configuration. */
+struct shared;
+
+struct shared	*shared_open(const struct config *);
+void		 shared_close(struct shared *);
+struct result	*shared_fresh(struct shared *, long, int);
+int		 shared_lock(struct shared *, double);
+void		 shared_unlock(struct shared *);
+void		 shared_write(struct shared *, const struct result *);
+
 /* health.c: one health run, its deadline, the cache, coalescing. */
 struct result {
 	int		 refs;
@@ -376,6 +387,7 @@ struct result	*health_cached(struct health *);
 int		 health_request(struct health *, health_cb, void *);
 int		 health_cancel(struct health *, void *);
 struct result	*health_run_once(const struct config *, unsigned);
+struct result	*health_run_shared(const struct config *);
 void		 result_release(struct result *);
 
 /* report.c: results -> JSON, health+json, the page, metrics. */

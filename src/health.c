@@ -42,6 +42,7 @@ struct health {
 	int		 quit;
 	pthread_t	 checker;
 	struct compres	 last[COMP__MAX];	/* for logging changes */
+	struct shared	*sh;		/* the result other processes share */
 };
 
 /* One thread of a run: a component and those that must run after it. */
@@ -220,22 +221,63 @@ handles_close(struct handles *hd)
 	memset(hd, 0, sizeof(*hd));
 }
 
-/*
- * Runs the checks of mask once, with fresh connections and no cache (the
- * command line and CGI).  Returns a result to release, or NULL.
- */
-struct result *
-health_run_once(const struct config *cfg, unsigned mask)
+/* Returns how long a shared result may be used: health.interval in
+ * background mode, else health.cache_ttl (0: not shared). */
+static long
+share_ttl(const struct config *cfg)
 {
-	struct handles		 hd;
-	struct result		*res = NULL;
+	long interval = cfg_int(cfg, K_HEALTH_INTERVAL);
+
+	return interval > 0 ? interval : cfg_int(cfg, K_HEALTH_CACHE_TTL);
+}
+
+/*
+ * Returns a result for cfg's components: the one the processes of this
+ * configuration share when it is fresh, else one this process checks
+ * while the others wait for it (sh NULL: not shared).  With others, a
+ * result of this process's own is not used (the checker thread has it
+ * already, and its run is due).  *ran says whether this process checked.
+ * One reference, or NULL.
+ */
+static struct result *
+run_shared(const struct config *cfg, struct handles *hd, unsigned mask,
+    struct shared *sh, int others, int *ran)
+{
+	struct result	*res;
+	long		 ttl = share_ttl(cfg);
+	int		 lk;
+
+	*ran = 1;
+	if (sh == NULL)
+		return run(cfg, hd, mask);
+	*ran = 0;
+	if ((res = shared_fresh(sh, ttl, others)) != NULL)
+		return res;
+	/* The one holding the lock checks within health.timeout. */
+	lk = shared_lock(sh, mono_now() +
+	    (double)cfg_int(cfg, K_HEALTH_TIMEOUT) + 1.0);
+	if (lk == 1 && (res = shared_fresh(sh, ttl, others)) != NULL) {
+		shared_unlock(sh);
+		return res;
+	}
+	*ran = 1;
+	res = run(cfg, hd, mask);
+	if (lk == 1) {
+		if (res != NULL)
+			shared_write(sh, res);
+		shared_unlock(sh);
+	}
+	return res;
+}
+
+/* Logs every failure of a result this process checked (one process,
+ * one run: each is news for the log). */
+static void
+log_failures(const struct result *res)
+{
 	const struct compres	*cr;
 	int			 c;
 
-	if (handles_open(&hd) == 0)
-		res = run(cfg, &hd, mask);
-	handles_close(&hd);
-	/* One process, one run: every failure is news for the log. */
 	for (c = 0; res != NULL && c < COMP__MAX; c++) {
 		cr = &res->comp[c];
 		if (cr->present && !cr->success)
@@ -243,6 +285,46 @@ health_run_once(const struct config *cfg, unsigned mask)
 			    cr->msg, *cr->reason ? " (" : "", cr->reason,
 			    *cr->reason ? ")" : "");
 	}
+}
+
+/*
+ * Runs the checks of mask once, with fresh connections and no cache (the
+ * command line).  Returns a result to release, or NULL.
+ */
+struct result *
+health_run_once(const struct config *cfg, unsigned mask)
+{
+	struct handles	 hd;
+	struct result	*res = NULL;
+
+	if (handles_open(&hd) == 0)
+		res = run(cfg, &hd, mask);
+	handles_close(&hd);
+	log_failures(res);
+	return res;
+}
+
+/*
+ * Returns the result of every enabled component for one CGI request: the
+ * one the processes of this configuration share when fresh, or a run of
+ * this process's, shared in turn.  A result to release, or NULL.
+ */
+struct result *
+health_run_shared(const struct config *cfg)
+{
+	struct shared	*sh = NULL;
+	struct handles	 hd;
+	struct result	*res = NULL;
+	int		 ran = 0;
+
+	if (share_ttl(cfg) > 0)
+		sh = shared_open(cfg);
+	if (handles_open(&hd) == 0)
+		res = run_shared(cfg, &hd, comp_enabled(cfg), sh, 0, &ran);
+	handles_close(&hd);
+	shared_close(sh);
+	if (ran)
+		log_failures(res);
 	return res;
 }
 
@@ -281,6 +363,7 @@ checker_main(void *arg)
 	struct result	*res;
 	struct timespec	 next;
 	long		 interval = cfg_int(h->cfg, K_HEALTH_INTERVAL);
+	int		 ran;
 
 	/* Background mode runs at once, then every health.interval. */
 	clock_gettime(CLOCK_MONOTONIC, &next);
@@ -306,7 +389,7 @@ checker_main(void *arg)
 		h->running = 1;
 		pthread_mutex_unlock(&h->lock);
 
-		res = run(h->cfg, &h->hd, h->mask);
+		res = run_shared(h->cfg, &h->hd, h->mask, h->sh, 1, &ran);
 		if (res != NULL)
 			log_changes(h, res);
 
@@ -348,6 +431,8 @@ health_new(const struct config *cfg)
 	h->mask = comp_enabled(cfg);
 	if (handles_open(&h->hd) == -1)
 		goto fail;
+	if (share_ttl(cfg) > 0)
+		h->sh = shared_open(cfg);
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -360,6 +445,7 @@ health_new(const struct config *cfg)
 	}
 	return h;
 fail:
+	shared_close(h->sh);
 	handles_close(&h->hd);
 	free(h);
 	return NULL;
@@ -397,6 +483,7 @@ health_free(struct health *h)
 	pthread_mutex_unlock(&h->lock);
 	pthread_join(h->checker, NULL);
 	result_release(h->cached);
+	shared_close(h->sh);
 	handles_close(&h->hd);
 	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);

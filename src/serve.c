@@ -368,7 +368,7 @@ serve_cgi(struct request *r, const struct config *cfg, const char *err)
 		respond_config_error(r, err);
 		return;
 	}
-	res = health_run_once(cfg, comp_enabled(cfg));
+	res = health_run_shared(cfg);
 	respond_result(r, res, 1);
 	result_release(res);
 }

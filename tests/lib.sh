@@ -26,6 +26,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 T=$(mktemp -d /tmp/ph-test.XXXXXX)
 chmod 755 "$T" # the postgres and www-data users must be able to traverse it
 export ROOT T
+# The processes of a test share their results in a directory of its own,
+# never with another test's or the machine's.
+export PORTUS_HEALTH_CACHE_DIR=$T/cache
 
 # The responder under test; overridable, e.g. to drive a stand-in.
 RESPONDER=${RESPONDER:-$ROOT/cgi-bin/portus-health}

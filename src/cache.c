@@ -1,0 +1,462 @@
+/*
+ * The result shared by every process of one configuration: mod_fcgid's
+ * processes, lighttpd's max-procs, and CGI's one process per request all
+ * see one health run per health.cache_ttl.  The last result lives in a
+ * small file of a private directory (health.cache_dir), named by a digest
+ * of the effective settings, so that two sites never share.  One process
+ * takes the lock and checks while the others wait for its result (single
+ * flight); the file is written whole and renamed into place.
+ *
+ * Nothing there is trusted blindly: a directory or file that is not ours,
+ * a symbolic link, group- or world-writable permissions, a truncated,
+ * oversized or foreign file are ignored, logged once, and the process
+ * checks by itself.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json.h>
+#include <openssl/evp.h>
+
+#include "extern.h"
+
+#define CACHE_FORMAT	"portus-health/1"
+#define CACHE_MAX	(64 * 1024)	/* bytes of a result file */
+#define KEY_HEX		32		/* of the digest, in the names */
+#define LOCK_POLL_MS	10
+
+/* Why the cache is not used, each logged once per process. */
+enum distrust {
+	D_DIR,		/* the directory is not ours, or too open */
+	D_FILE,		/* a file is not ours, or too open, or a link */
+	D_FORMAT,	/* a file is not one of ours */
+	D_WRITE,	/* cannot write */
+	D__MAX
+};
+
+struct shared {
+	int		 dirfd;
+	char		 key[2 * EVP_MAX_MD_SIZE + 1];	/* the whole digest */
+	char		 result[KEY_HEX + 8];	/* file names */
+	char		 lock[KEY_HEX + 8];
+	int		 lockfd;		/* open while locked */
+	int		 said[D__MAX];
+};
+
+static pthread_mutex_t	 said_lock = PTHREAD_MUTEX_INITIALIZER;
+static int		 said_dir;	/* per process: D_DIR */
+
+/* Logs a reason not to trust the cache, once per kind per shared. */
+static void
+distrust(struct shared *sh, enum distrust d, const char *fmt, const char *a,
+    const char *b)
+{
+	if (sh != NULL) {
+		if (sh->said[d])
+			return;
+		sh->said[d] = 1;
+	}
+	plog(PL_WARN, fmt, a, b);
+}
+
+/* Writes the digest of cfg's effective settings (every key's value,
+ * secrets too, so that another password is another site) as hex. */
+static int
+digest(const struct config *cfg, char *hex, size_t sz)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0, i;
+	EVP_MD_CTX	*ctx;
+	char		 num[32];
+	int		 k, rc = -1;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	EVP_DigestUpdate(ctx, CACHE_FORMAT, sizeof(CACHE_FORMAT));
+	for (k = 0; k < K__MAX; k++) {
+		if (k == K_HEALTH_CACHE_DIR)
+			continue;
+		EVP_DigestUpdate(ctx, config_keyname(k),
+		    strlen(config_keyname(k)) + 1);
+		if (cfg->v[k].s != NULL)
+			EVP_DigestUpdate(ctx, cfg->v[k].s,
+			    strlen(cfg->v[k].s) + 1);
+		snprintf(num, sizeof(num), "%ld", cfg->v[k].i);
+		EVP_DigestUpdate(ctx, num, strlen(num) + 1);
+	}
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || sz < 2 * mdlen + 1)
+		goto out;
+	for (i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	rc = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/* Returns whether the open file fd may be believed: a regular file of
+ * ours, with one name, not writable by others. */
+static int
+trusted_file(int fd)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    sb.st_uid == geteuid() && (sb.st_mode & 022) == 0 &&
+	    sb.st_nlink == 1;
+}
+
+/*
+ * Opens the shared result of cfg: health.cache_dir made (0700) if need
+ * be, and checked.  Returns it, or NULL when results are not shared (no
+ * cache, or a directory that cannot be trusted: logged once).
+ */
+struct shared *
+shared_open(const struct config *cfg)
+{
+	struct shared	*sh;
+	struct stat	 sb;
+	const char	*dir = cfg_str(cfg, K_HEALTH_CACHE_DIR);
+	int		 fd, log;
+
+	if (*dir == '\0')
+		return NULL;
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		fd = -1;
+		goto bad;
+	}
+	/* No link, not someone else's, nobody else may write in it. */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &sb) == -1 || sb.st_uid != geteuid() ||
+	    (sb.st_mode & 077) != 0)
+		goto bad;
+	if ((sh = calloc(1, sizeof(*sh))) == NULL)
+		goto fail;
+	sh->dirfd = fd;
+	sh->lockfd = -1;
+	if (digest(cfg, sh->key, sizeof(sh->key)) == -1) {
+		free(sh);
+		goto fail;
+	}
+	snprintf(sh->result, sizeof(sh->result), "%.*s.json", KEY_HEX,
+	    sh->key);
+	snprintf(sh->lock, sizeof(sh->lock), "%.*s.lock", KEY_HEX, sh->key);
+	return sh;
+bad:
+	pthread_mutex_lock(&said_lock);
+	log = !said_dir;
+	said_dir = 1;
+	pthread_mutex_unlock(&said_lock);
+	if (log)
+		distrust(NULL, D_DIR, "health.cache_dir %s: %s; each process "
+		    "checks by itself", dir, fd == -1 && errno != 0 ?
+		    strerror(errno) : "not a private directory of this user "
+		    "(owner, mode 0700, no link)");
+fail:
+	if (fd != -1)
+		close(fd);
+	return NULL;
+}
+
+void
+shared_close(struct shared *sh)
+{
+	if (sh == NULL)
+		return;
+	shared_unlock(sh);
+	close(sh->dirfd);
+	free(sh);
+}
+
+/* Reads component c of the file's "comp" object into cr.  Returns 0, or
+ * -1 when it is malformed. */
+static int
+read_comp(json_object *o, struct compres *cr)
+{
+	json_object	*v;
+	const char	*msg;
+
+	if (!json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "success", &v) ||
+	    !json_object_is_type(v, json_type_boolean))
+		return -1;
+	cr->success = json_object_get_boolean(v);
+	if (!json_object_object_get_ex(o, "msg", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) >= (int)sizeof(cr->msg))
+		return -1;
+	msg = json_object_get_string(v);
+	if (strlen(msg) != (size_t)json_object_get_string_len(v))
+		return -1;	/* a NUL inside */
+	snprintf(cr->msg, sizeof(cr->msg), "%s", msg);
+	if (!json_object_object_get_ex(o, "ms", &v) ||
+	    (!json_object_is_type(v, json_type_double) &&
+	    !json_object_is_type(v, json_type_int)))
+		return -1;
+	cr->ms = json_object_get_double(v);
+	if (!(cr->ms >= 0 && cr->ms < 1e9))
+		return -1;
+	cr->present = 1;
+	return 0;
+}
+
+/*
+ * Parses a result file's text into res, and the process that wrote it
+ * into *pid.  Returns 0, or -1 when it is not a result of ours for this
+ * key.
+ */
+static int
+parse(struct shared *sh, const char *buf, size_t len, struct result *res,
+    long *pid)
+{
+	json_tokener	*tok;
+	json_object	*doc = NULL, *v, *comp, *o;
+	int		 c, rc = -1;
+
+	if ((tok = json_tokener_new_ex(8)) == NULL)
+		return -1;
+	doc = json_tokener_parse_ex(tok, buf, (int)len);
+	if (doc == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len ||
+	    !json_object_is_type(doc, json_type_object))
+		goto out;
+	if (!json_object_object_get_ex(doc, "format", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), CACHE_FORMAT) != 0 ||
+	    !json_object_object_get_ex(doc, "key", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), sh->key) != 0 ||
+	    !json_object_object_get_ex(doc, "pid", &v) ||
+	    !json_object_is_type(v, json_type_int) ||
+	    !json_object_object_get_ex(doc, "comp", &comp) ||
+	    !json_object_is_type(comp, json_type_object))
+		goto out;
+	*pid = (long)json_object_get_int64(v);
+	if (!json_object_object_get_ex(doc, "wall", &v) ||
+	    !json_object_is_type(v, json_type_double))
+		goto out;
+	res->wall = json_object_get_double(v);
+	for (c = 0; c < COMP__MAX; c++)
+		if (json_object_object_get_ex(comp, comp_name(c), &o) &&
+		    read_comp(o, &res->comp[c]) == -1)
+			goto out;
+	rc = 0;
+out:
+	json_object_put(doc);
+	json_tokener_free(tok);
+	return rc;
+}
+
+/* Opens name in the cache directory for reading, if it is to be
+ * believed.  Returns the descriptor, or -1 (no file, or logged). */
+static int
+open_trusted(struct shared *sh, const char *name, int flags)
+{
+	int fd;
+
+	fd = openat(sh->dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		if (errno != ENOENT)
+			distrust(sh, D_FILE, "cache file %s: %s; checking "
+			    "here", name, errno == ELOOP ?
+			    "a symbolic link" : strerror(errno));
+		return -1;
+	}
+	if (!trusted_file(fd)) {
+		distrust(sh, D_FILE, "cache file %s: %s; checking here", name,
+		    "not a private regular file of this user");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Returns the shared result when it is younger than ttl seconds (with
+ * one reference), or NULL.  With others, a result this process wrote is
+ * not one (its own run is due: background mode).
+ */
+struct result *
+shared_fresh(struct shared *sh, long ttl, int others)
+{
+	struct result	*res = NULL;
+	char		*buf = NULL;
+	ssize_t		 n;
+	size_t		 len = 0;
+	double		 age;
+	long		 pid = 0;
+	int		 fd, c;
+
+	if ((fd = open_trusted(sh, sh->result, O_RDONLY | O_NONBLOCK)) == -1)
+		return NULL;
+	if ((buf = malloc(CACHE_MAX + 1)) == NULL)
+		goto out;
+	while (len <= CACHE_MAX && (n = read(fd, buf + len,
+	    CACHE_MAX + 1 - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto out;
+		len += (size_t)n;
+	}
+	if ((res = calloc(1, sizeof(*res))) == NULL)
+		goto out;
+	if (len > CACHE_MAX || parse(sh, buf, len, res, &pid) == -1) {
+		distrust(sh, D_FORMAT, "cache file %s: %s; checking here",
+		    sh->result, len > CACHE_MAX ? "too large" :
+		    "not a result of this configuration");
+		goto bad;
+	}
+	/* A result from the future (a clock set back) is not believed. */
+	age = wall_now() - res->wall;
+	if (age < -1.0 || age >= (double)ttl || (others && pid == getpid()))
+		goto bad;
+	res->refs = 1;
+	res->ok = 1;
+	for (c = 0; c < COMP__MAX; c++)
+		if (res->comp[c].present && !res->comp[c].success)
+			res->ok = 0;
+	res->at = mono_now() - (age > 0 ? age : 0);
+	if ((res->json = report_json(res->comp, 0, &res->jsonlen)) == NULL)
+		goto bad;
+	goto out;
+bad:
+	free(res);
+	res = NULL;
+out:
+	free(buf);
+	close(fd);
+	return res;
+}
+
+/*
+ * Takes the lock of the result before deadline: the others wait for the
+ * one that checks.  Returns 1 when held, 0 at the deadline, -1 when the
+ * lock cannot be had at all (logged).
+ */
+int
+shared_lock(struct shared *sh, double deadline)
+{
+	struct timespec	 ts = { 0, LOCK_POLL_MS * 1000000L };
+	int		 fd;
+
+	if (sh->lockfd != -1)
+		return 1;
+	fd = open_trusted(sh, sh->lock, O_RDWR | O_CREAT);
+	if (fd == -1)
+		return -1;
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			sh->lockfd = fd;
+			return 1;
+		}
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+		if (mono_now() >= deadline) {
+			close(fd);
+			return 0;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+void
+shared_unlock(struct shared *sh)
+{
+	if (sh->lockfd == -1)
+		return;
+	flock(sh->lockfd, LOCK_UN);
+	close(sh->lockfd);
+	sh->lockfd = -1;
+}
+
+/* Renders res as a result file's text.  Returns it (to free), or
+ * NULL. */
+static char *
+render(struct shared *sh, const struct result *res, size_t *len)
+{
+	json_object	*doc, *comp, *o;
+	const char	*s;
+	char		*out = NULL;
+	size_t		 n;
+	int		 c;
+
+	if ((doc = json_object_new_object()) == NULL)
+		return NULL;
+	json_object_object_add(doc, "format",
+	    json_object_new_string(CACHE_FORMAT));
+	json_object_object_add(doc, "key", json_object_new_string(sh->key));
+	json_object_object_add(doc, "wall", json_object_new_double(res->wall));
+	json_object_object_add(doc, "pid", json_object_new_int64(getpid()));
+	comp = json_object_new_object();
+	json_object_object_add(doc, "comp", comp);
+	for (c = 0; c < COMP__MAX && comp != NULL; c++) {
+		if (!res->comp[c].present ||
+		    (o = json_object_new_object()) == NULL)
+			continue;
+		json_object_object_add(comp, comp_name(c), o);
+		json_object_object_add(o, "success",
+		    json_object_new_boolean(res->comp[c].success));
+		json_object_object_add(o, "msg",
+		    json_object_new_string(res->comp[c].msg));
+		json_object_object_add(o, "ms",
+		    json_object_new_double(res->comp[c].ms));
+	}
+	s = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &n);
+	if (s != NULL && n <= CACHE_MAX && (out = malloc(n)) != NULL) {
+		memcpy(out, s, n);
+		*len = n;
+	}
+	json_object_put(doc);
+	return out;
+}
+
+/* Writes res as the shared result: a new file, renamed into place. */
+void
+shared_write(struct shared *sh, const struct result *res)
+{
+	char	 tmp[KEY_HEX + 48], *buf;
+	size_t	 len = 0, off = 0;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((buf = render(sh, res, &len)) == NULL)
+		return;
+	snprintf(tmp, sizeof(tmp), "%.*s.%ld.%lx.tmp", KEY_HEX, sh->key,
+	    (long)getpid(), (unsigned long)pthread_self());
+	fd = openat(sh->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd == -1)
+		goto fail;
+	while (off < len) {
+		if ((n = write(fd, buf + off, len - off)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	if (close(fd) == -1 || off < len ||
+	    renameat(sh->dirfd, tmp, sh->dirfd, sh->result) == -1) {
+		unlinkat(sh->dirfd, tmp, 0);
+		goto fail;
+	}
+	free(buf);
+	return;
+fail:
+	distrust(sh, D_WRITE, "cache file %s: cannot write: %s", sh->result,
+	    strerror(errno));
+	free(buf);
+}

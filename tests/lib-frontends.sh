@@ -238,7 +238,14 @@ RC
 # (OK, Status failed, Connection failed, Initializing, ...).
 monit_status() {
   monit -c "$MONIT_RC" summary 2>/dev/null |
-    awk -v s="$1" '$1 == s { $1 = ""; sub(/^ +/, ""); sub(/ {2,}.*$/, ""); print }'
+    awk -v s="$1" '$1 == s { line = $0; sub("^ *" s " +", "", line); sub(/  +.*$/, "", line); print line }'
+}
+
+# monit_detail SERVICE FIELD: one line of `monit status SERVICE`, e.g.
+# "last exit value".
+monit_detail() {
+  monit -c "$MONIT_RC" status "$1" 2>/dev/null |
+    awk -v f="$2" 'index($0, "  " f " ") { line = $0; sub("^ *" f " +", "", line); print line }'
 }
 
 # ---------------------------------------------------------------- blackbox exporter
@@ -258,6 +265,26 @@ blackbox_start() {
 blackbox_probe() {
   curl -s --max-time 30 -G "http://127.0.0.1:$BLACKBOX_PORT/probe" \
     --data-urlencode "module=$1" --data-urlencode "target=$2"
+}
+
+# prometheus_start SCRAPE_CONFIGS: Prometheus (as prometheus) on PROM_PORT,
+# scraping every second with the scrape_configs of the file given.
+prometheus_start() {
+  local d=$T/prometheus
+  PROM_PORT=$(free_port)
+  mkdir -p "$d/data"
+  chown prometheus "$d/data"
+  { echo "global: { scrape_interval: 1s, evaluation_interval: 1s }"; cat "$1"; } >"$d/prometheus.yml"
+  _start_listener prometheus "$PROM_PORT" setpriv --reuid=prometheus --regid=prometheus --init-groups \
+    prometheus --config.file="$d/prometheus.yml" --storage.tsdb.path="$d/data" \
+    --web.listen-address="127.0.0.1:$PROM_PORT"
+  PROM_PID=$SPAWNED_PID
+}
+
+# prom_value QUERY: the value of the query's first series (empty if none).
+prom_value() {
+  curl -s --max-time 10 -G "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" |
+    jq -r '.data.result[0].value[1] // empty' 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------- Zabbix agent

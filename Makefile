@@ -81,18 +81,19 @@ EXAMPLES = nginx-example.conf apache-example.conf lighttpd-example.conf \
 
 # The binary lives in its own directory (Apache's mod_fcgid example maps
 # URLs onto it); bin/ gets a link for the command line and systemd.  The
-# examples name the binary under /usr/local: installed, they name PREFIX.
+# examples name /usr/local paths: installed, they name LIBEXEC and PREFIX.
 install: $(BIN)
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/systemd \
 	    $(DESTDIR)$(DOCDIR)/monitoring
 	install -m 0755 $(BIN) $(DESTDIR)$(LIBEXEC)/portus-health
-	ln -sf ../lib/portus-health/portus-health $(DESTDIR)$(BINDIR)/portus-health
+	ln -sfr $(DESTDIR)$(LIBEXEC)/portus-health $(DESTDIR)$(BINDIR)/portus-health
 	install -m 0644 portus-health.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
 	install -m 0644 cgi-bin/.htaccess $(DESTDIR)$(DOCDIR)/htaccess-example
 	for f in $(EXAMPLES); do \
-	    sed 's#/usr/local/#$(PREFIX)/#g' $$f >$(DESTDIR)$(DOCDIR)/$${f#contrib/} && \
+	    sed -e 's#/usr/local/lib/portus-health#$(LIBEXEC)#g' \
+		-e 's#/usr/local/#$(PREFIX)/#g' $$f >$(DESTDIR)$(DOCDIR)/$${f#contrib/} && \
 	    chmod 0644 $(DESTDIR)$(DOCDIR)/$${f#contrib/} || exit 1; \
 	done
 

@@ -100,6 +100,7 @@ CONF
     lighttpd -D -f "$d/lighttpd.conf"
   LIGHTTPD_PID=$SPAWNED_PID
   LIGHTTPD_URL=http://127.0.0.1:$LIGHTTPD_PORT
+  export LIGHTTPD_PORT LIGHTTPD_PID LIGHTTPD_URL
   _poll 15 "$LIGHTTPD_PID" test -n "$(_child_pids "$LIGHTTPD_PID")" || die_log lighttpd "lighttpd spawned no responder"
   _adopt_children "$LIGHTTPD_PID"
 }
@@ -123,6 +124,7 @@ caddy_start() {
     setpriv --reuid=caddy --regid=caddy --init-groups caddy run --adapter caddyfile --config "$d/Caddyfile"
   CADDY_PID=$SPAWNED_PID
   CADDY_URL=http://127.0.0.1:$CADDY_PORT
+  export CADDY_PORT CADDY_PID CADDY_URL
 }
 
 # ---------------------------------------------------------------- H2O
@@ -139,6 +141,7 @@ h2o_start() {
   _start_listener "$name" "$port" h2o -c "$d/h2o.conf"
   H2O_PID=$SPAWNED_PID
   H2O_URL=http://127.0.0.1:$port
+  export H2O_PID H2O_URL
 }
 
 # ---------------------------------------------------------------- HAProxy
@@ -171,6 +174,7 @@ CFG
   _start_listener haproxy "$HAPROXY_PORT" haproxy -db -f "$d/global.cfg" -f "$d/site.cfg"
   HAPROXY_PID=$SPAWNED_PID
   HAPROXY_URL=http://127.0.0.1:$HAPROXY_PORT
+  export HAPROXY_PORT HAPROXY_PID HAPROXY_URL HAPROXY_STATS
 }
 
 # haproxy_state BACKEND/SERVER: the server's status as HAProxy's admin
@@ -199,6 +203,7 @@ varnish_start() {
     -T 127.0.0.1:0 -f "$T/varnish.vcl" -s malloc,32m
   VARNISH_PID=$SPAWNED_PID
   VARNISH_URL=http://127.0.0.1:$VARNISH_PORT
+  export VARNISH_PORT VARNISH_PID VARNISH_URL VARNISH_DIR
 }
 
 # varnish_health BACKEND: healthy or sick, as varnishadm backend.list says.
@@ -231,6 +236,7 @@ RC
   monit -t -c "$MONIT_RC" >"$T/monit-check.log" 2>&1 || die_log monit-check "monit rejects the configuration"
   spawn monit env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin monit -I -c "$MONIT_RC"
   MONIT_PID=$SPAWNED_PID
+  export MONIT_RC MONIT_PID
   _poll 15 "$MONIT_PID" test -S "$d/monit.sock" || die_log monit "monit did not come up"
 }
 
@@ -259,6 +265,7 @@ blackbox_start() {
   _start_listener blackbox "$BLACKBOX_PORT" setpriv --reuid=prometheus --regid=prometheus --init-groups \
     prometheus-blackbox-exporter --config.file="$T/blackbox.yml" --web.listen-address="127.0.0.1:$BLACKBOX_PORT"
   BLACKBOX_PID=$SPAWNED_PID
+  export BLACKBOX_PORT BLACKBOX_PID
 }
 
 # blackbox_probe MODULE TARGET: the exporter's metrics for one probe.
@@ -279,6 +286,7 @@ prometheus_start() {
     prometheus --config.file="$d/prometheus.yml" --storage.tsdb.path="$d/data" \
     --web.listen-address="127.0.0.1:$PROM_PORT"
   PROM_PID=$SPAWNED_PID
+  export PROM_PORT PROM_PID
 }
 
 # prom_value QUERY: the value of the query's first series (empty if none).

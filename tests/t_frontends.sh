@@ -121,7 +121,7 @@ t_eq "H2O spawn: the responders run as H2O's user" debian-h2o "$(for p in "${h2o
 stop_pid "$H2O_PID"
 left=
 for p in "${h2o_resp[@]}"; do
-  if _poll 10 "" bash -c "! kill -0 $p 2>/dev/null"; then :; else left+=" $p"; fi
+  _poll 10 "" bash -c "! kill -0 $p 2>/dev/null" || left+=" $p"
 done
 t_eq "H2O spawn: its responders stop with it" "" "$left"
 for p in $left; do stop_pid "$p"; done
@@ -130,13 +130,20 @@ for p in $left; do stop_pid "$p"; done
 # check of /api/v1/health.
 haproxy_start "$ROOT/haproxy-example.cfg"
 routes HAProxy "$HAPROXY_URL" sub
+
+# --- Varnish: the backend is nginx (nginx-example.conf), probed on /api/v1/health.
+varnish_start "$ROOT/varnish-example.vcl"
+routes Varnish "$VARNISH_URL" sub
+
+# The checks of both, as each shows them.
 all_up() {
   [[ $(haproxy_state portus-health/responder) == UP && $(haproxy_state portus-health-state/responder) == UP &&
     $(haproxy_state portus/puma) == UP && $(varnish_health portus) == healthy ]]
 }
-# --- Varnish: the backend is nginx (nginx-example.conf), probed on /api/v1/health.
-varnish_start "$ROOT/varnish-example.vcl"
-routes Varnish "$VARNISH_URL" sub
+all_down() {
+  [[ $(haproxy_state portus-health-state/responder) == DOWN && $(haproxy_state portus/puma) == DOWN &&
+    $(varnish_health portus) == sick ]]
+}
 _poll 30 "" all_up || true
 t_eq "HAProxy: the responder's check passes" UP "$(haproxy_state portus-health/responder)"
 t_eq "HAProxy: /api/v1/health's check passes" UP "$(haproxy_state portus-health-state/responder)"
@@ -153,10 +160,6 @@ t_match "Varnish: the health routes are never cached" '^[0-9]+$' "$(resp_header 
 # --- The registry goes down: Portus is taken out, the health routes still
 # answer, with the reason; it comes back.
 registry_stop
-all_down() {
-  [[ $(haproxy_state portus-health-state/responder) == DOWN && $(haproxy_state portus/puma) == DOWN &&
-    $(varnish_health portus) == sick ]]
-}
 _poll 60 "" all_down || true
 t_eq "HAProxy: /api/v1/health's check fails: DOWN" DOWN "$(haproxy_state portus-health-state/responder)"
 t_eq "HAProxy: Portus's server is taken out" DOWN "$(haproxy_state portus/puma)"

@@ -71,19 +71,37 @@ fuzz:
 bench: $(BIN)
 	bench/run
 
+# What `make install`, the Debian package and the RPM ship besides the
+# binary and the man page: the examples and the monitoring snippets go to
+# DOCDIR (contrib/'s under their own directory), the units too (the
+# packages move them to the system's unit directory).
+EXAMPLES = nginx-example.conf apache-example.conf lighttpd-example.conf \
+	   Caddyfile.example h2o-example.conf haproxy-example.cfg \
+	   varnish-example.vcl \
+	   contrib/monitoring/monit-portus-health \
+	   contrib/monitoring/blackbox-portus-health.yml \
+	   contrib/monitoring/prometheus-blackbox.yml \
+	   contrib/monitoring/zabbix-portus-health.conf \
+	   contrib/systemd/portus-health.socket \
+	   contrib/systemd/portus-health.service
+
 # The binary lives in its own directory (Apache's mod_fcgid example maps
-# URLs onto it); bin/ gets a link for the command line and systemd.
+# URLs onto it); bin/ gets a link for the command line and systemd.  The
+# examples name /usr/local paths: installed, they name LIBEXEC and PREFIX.
 install: $(BIN)
 	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(BINDIR) \
-	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/systemd
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/systemd \
+	    $(DESTDIR)$(DOCDIR)/monitoring
 	install -m 0755 $(BIN) $(DESTDIR)$(LIBEXEC)/portus-health
-	ln -sf ../lib/portus-health/portus-health $(DESTDIR)$(BINDIR)/portus-health
+	ln -sfr $(DESTDIR)$(LIBEXEC)/portus-health $(DESTDIR)$(BINDIR)/portus-health
 	install -m 0644 portus-health.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 0644 README.md nginx-example.conf apache-example.conf \
-	    $(DESTDIR)$(DOCDIR)/
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
 	install -m 0644 cgi-bin/.htaccess $(DESTDIR)$(DOCDIR)/htaccess-example
-	install -m 0644 contrib/systemd/portus-health.socket \
-	    contrib/systemd/portus-health.service $(DESTDIR)$(DOCDIR)/systemd/
+	for f in $(EXAMPLES); do \
+	    sed -e 's#/usr/local/lib/portus-health#$(LIBEXEC)#g' \
+		-e 's#/usr/local/#$(PREFIX)/#g' $$f >$(DESTDIR)$(DOCDIR)/$${f#contrib/} && \
+	    chmod 0644 $(DESTDIR)$(DOCDIR)/$${f#contrib/} || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/portus-health \

@@ -112,6 +112,6 @@ lint:
 	mandoc -T lint -W warning portus-health.8
 
 clean:
-	rm -f src/*.o $(BIN) $(UNIT) bench/ref
+	rm -f src/*.o $(BIN) $(UNIT) bench/ref bench/cgi-bare bench/cgi-bare-libs
 
 .PHONY: all bench check clean demo fuzz install uninstall lint valgrind

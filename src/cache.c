@@ -414,7 +414,8 @@ render(struct shared *sh, const struct result *res, size_t *len)
 		json_object_object_add(o, "ms",
 		    json_object_new_double(res->comp[c].ms));
 	}
-	s = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &n);
+	s = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &n);
 	if (s != NULL && n <= CACHE_MAX && (out = malloc(n)) != NULL) {
 		memcpy(out, s, n);
 		*len = n;

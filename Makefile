@@ -7,7 +7,7 @@ LIBEXEC	 = $(PREFIX)/lib/portus-health
 MANDIR	 = $(PREFIX)/share/man
 DOCDIR	 = $(PREFIX)/share/doc/portus-health
 CC	?= cc
-PKGS	 = libcurl libpq libmariadb json-c yaml-0.1 libcrypto
+PKGS	 = libcurl libpq libmariadb json-c yaml-0.1
 
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
@@ -24,7 +24,7 @@ LDFLAGS	+= -fsanitize=address,undefined
 endif
 
 OBJS	 = src/config.o src/request.o src/fcgi.o src/serve.o src/server.o \
-	   src/component.o src/health.o src/cache.o src/site.o src/check_db.o src/check_pg.o src/check_mysql.o \
+	   src/component.o src/health.o src/cache.o src/sha256.o src/site.o src/check_db.o src/check_pg.o src/check_mysql.o \
 	   src/curl.o src/check_registry.o src/check_clair.o \
 	   src/check_ldap.o src/starttls.o src/report.o src/log.o
 BIN	 = cgi-bin/portus-health

@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include <json.h>
-#include <openssl/evp.h>
 
 #include "extern.h"
 
@@ -44,7 +43,7 @@ enum distrust {
 
 struct shared {
 	int		 dirfd;
-	char		 key[2 * EVP_MAX_MD_SIZE + 1];	/* the whole digest */
+	char		 key[2 * 32 + 1];	/* the whole digest, in hex */
 	char		 result[KEY_HEX + 8];	/* file names */
 	char		 lock[KEY_HEX + 8];
 	int		 lockfd;		/* open while locked */
@@ -69,39 +68,30 @@ distrust(struct shared *sh, enum distrust d, const char *fmt, const char *a,
 
 /* Writes the digest of cfg's effective settings (every key's value,
  * secrets too, so that another password is another site) as hex. */
-static int
+static void
 digest(const struct config *cfg, char *hex, size_t sz)
 {
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0, i;
-	EVP_MD_CTX	*ctx;
+	struct sha256	 c;
+	unsigned char	 md[32];
 	char		 num[32];
-	int		 k, rc = -1;
+	size_t		 i;
+	int		 k;
 
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return -1;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
-	EVP_DigestUpdate(ctx, CACHE_FORMAT, sizeof(CACHE_FORMAT));
+	sha256_init(&c);
+	sha256_update(&c, CACHE_FORMAT, sizeof(CACHE_FORMAT));
 	for (k = 0; k < K__MAX; k++) {
 		if (k == K_HEALTH_CACHE_DIR)
 			continue;
-		EVP_DigestUpdate(ctx, config_keyname(k),
+		sha256_update(&c, config_keyname(k),
 		    strlen(config_keyname(k)) + 1);
 		if (cfg->v[k].s != NULL)
-			EVP_DigestUpdate(ctx, cfg->v[k].s,
-			    strlen(cfg->v[k].s) + 1);
+			sha256_update(&c, cfg->v[k].s, strlen(cfg->v[k].s) + 1);
 		snprintf(num, sizeof(num), "%ld", cfg->v[k].i);
-		EVP_DigestUpdate(ctx, num, strlen(num) + 1);
+		sha256_update(&c, num, strlen(num) + 1);
 	}
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || sz < 2 * mdlen + 1)
-		goto out;
-	for (i = 0; i < mdlen; i++)
+	sha256_final(&c, md);
+	for (i = 0; i < sizeof(md) && 2 * i + 2 < sz; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	rc = 0;
-out:
-	EVP_MD_CTX_free(ctx);
-	return rc;
 }
 
 /* Returns whether the open file fd may be believed: a regular file of
@@ -144,10 +134,7 @@ shared_open(const struct config *cfg)
 		goto fail;
 	sh->dirfd = fd;
 	sh->lockfd = -1;
-	if (digest(cfg, sh->key, sizeof(sh->key)) == -1) {
-		free(sh);
-		goto fail;
-	}
+	digest(cfg, sh->key, sizeof(sh->key));
 	snprintf(sh->result, sizeof(sh->result), "%.*s.json", KEY_HEX,
 	    sh->key);
 	snprintf(sh->lock, sizeof(sh->lock), "%.*s.lock", KEY_HEX, sh->key);

@@ -347,6 +347,20 @@ enum tlsstatus	 relay_open(const struct sockaddr *, socklen_t, double,
 		    struct relay **, int *, struct sockaddr_in *, int *);
 void		 relay_close(struct relay *);
 
+/* sha256.c: SHA-256, for the names of shared results. */
+#include <stdint.h>
+
+struct sha256 {
+	uint32_t	 h[8];
+	unsigned char	 buf[64];
+	size_t		 n;		/* bytes in buf */
+	size_t		 len;		/* bytes in all */
+};
+
+void		 sha256_init(struct sha256 *);
+void		 sha256_update(struct sha256 *, const void *, size_t);
+void		 sha256_final(struct sha256 *, unsigned char *);
+
 /* cache.c: the result shared by the processes of one configuration. */
 struct shared;
 

@@ -72,6 +72,8 @@ static const struct {
 	[K_HEALTH_CA_FILE] = { "health.ca_file", 0, "" },
 	[K_HEALTH_INTERVAL] = { "health.interval", 0, NULL },
 	[K_HEALTH_MAX_REQUESTS] = { "health.max_requests", 0, NULL },
+	/* Under $TMPDIR: config_load settles it. */
+	[K_HEALTH_CACHE_DIR] = { "health.cache_dir", 0, "" },
 	[K_DB_ADAPTER] = { "db.adapter", 0, "" },
 	[K_DB_HOST] = { "db.host", 0, "localhost" },
 	[K_DB_USERNAME] = { "db.username", 0, "root" },
@@ -1303,6 +1305,41 @@ static const struct {
 	{ "PORTUS_HEALTH_DATABASE_MIGRATIONS_PATH=", "" },
 };
 
+/* health.cache_dir: the user's own directory under $TMPDIR. */
+static const struct {
+	const char	*tmpdir;	/* TMPDIR, or NULL */
+	const char	*set;		/* PORTUS_HEALTH_CACHE_DIR, or NULL */
+	const char	*want;		/* with %ld for the user */
+} cache_dirs[] = {
+	{ NULL, NULL, "/tmp/portus-health-%ld" },
+	{ "/var/tmp", NULL, "/var/tmp/portus-health-%ld" },
+	{ "relative", NULL, "/tmp/portus-health-%ld" },
+	{ "", NULL, "/tmp/portus-health-%ld" },
+	{ "/var/tmp", "/srv/cache", "/srv/cache" },
+};
+
+START_TEST(cfg_cache_dir_default)
+{
+	char	 tmp[128], set[128], want[128];
+	char	*envp[3] = { NULL, NULL, NULL };
+	int	 n = 0;
+
+	if (cache_dirs[_i].tmpdir != NULL) {
+		snprintf(tmp, sizeof(tmp), "TMPDIR=%s", cache_dirs[_i].tmpdir);
+		envp[n++] = tmp;
+	}
+	if (cache_dirs[_i].set != NULL) {
+		snprintf(set, sizeof(set), "PORTUS_HEALTH_CACHE_DIR=%s",
+		    cache_dirs[_i].set);
+		envp[n++] = set;
+	}
+	ck_assert_int_eq(load(envp), CONF_OK);
+	snprintf(want, sizeof(want), cache_dirs[_i].want, (long)geteuid());
+	ck_assert_msg(strcmp(cfg_str(&cfg, K_HEALTH_CACHE_DIR), want) == 0,
+	    "row %d: %s, want %s", _i, cfg_str(&cfg, K_HEALTH_CACHE_DIR), want);
+}
+END_TEST
+
 START_TEST(cfg_migrations_default)
 {
 	struct stat	 sb;
@@ -1440,6 +1477,7 @@ config_suite(void)
 	tcase_add_test(tc, cfg_load_env_error_after_file);
 	tcase_add_test(tc, cfg_prefix_renames);
 	tcase_add_loop_test(tc, cfg_prefix, 0, NELEM(prefixes));
+	tcase_add_loop_test(tc, cfg_cache_dir_default, 0, NELEM(cache_dirs));
 	tcase_add_loop_test(tc, cfg_db_port_by_adapter, 0, NELEM(db_ports));
 	tcase_add_loop_test(tc, cfg_migrations_default, 0, NELEM(migrations));
 	suite_add_tcase(s, tc);

@@ -44,6 +44,7 @@ Suite		*fcgi_suite(void);
 Suite		*ldap_suite(void);
 Suite		*report_suite(void);
 Suite		*route_suite(void);
+Suite		*sha256_suite(void);
 Suite		*url_suite(void);
 
 #endif

@@ -7,7 +7,7 @@ LIBEXEC	 = $(PREFIX)/lib/portus-health
 MANDIR	 = $(PREFIX)/share/man
 DOCDIR	 = $(PREFIX)/share/doc/portus-health
 CC	?= cc
-PKGS	 = libcurl libpq libmariadb json-c yaml-0.1
+PKGS	 = libcurl libpq libmariadb json-c yaml-0.1 libseccomp
 
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
@@ -24,11 +24,15 @@ LDFLAGS	+= -fsanitize=address,undefined
 endif
 
 OBJS	 = src/config.o src/request.o src/fcgi.o src/serve.o src/server.o \
-	   src/component.o src/health.o src/cache.o src/sha256.o src/site.o src/check_db.o src/check_pg.o src/check_mysql.o \
+	   src/component.o src/health.o src/cache.o src/sha256.o src/site.o \
+	   src/sandbox.o src/check_db.o src/check_pg.o src/check_mysql.o \
 	   src/curl.o src/check_registry.o src/check_clair.o \
 	   src/check_ldap.o src/starttls.o src/report.o src/log.o
 BIN	 = cgi-bin/portus-health
 UNIT	 = tests/unit/unit
+# The same program with the sandbox's test hooks (tests/t_sandbox.sh):
+# never installed.
+HOOKS	 = tests/portus-health-hooks
 
 all: $(BIN)
 
@@ -39,6 +43,11 @@ $(BIN): src/main.o $(OBJS)
 src/%.o: src/%.c src/extern.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+$(HOOKS): src/main.o $(OBJS) src/sandbox.c
+	$(CC) $(CFLAGS) -DPH_TEST_HOOKS -c -o tests/sandbox-hooks.o src/sandbox.c
+	$(CC) $(LDFLAGS) -o $@ src/main.o $(filter-out src/sandbox.o,$(OBJS)) \
+	    tests/sandbox-hooks.o $(LIBS)
+
 # One file per module of src/ and the runner (main.c): one program, so
 # that Check prints one summary line for tests/run.
 UNITSRCS = $(wildcard tests/unit/*.c)
@@ -48,7 +57,7 @@ $(UNIT): $(UNITSRCS) tests/unit/unit.h $(OBJS) src/extern.h
 	    $(UNITSRCS) $(OBJS) $(LDFLAGS) $(LIBS) \
 	    $(shell pkg-config --libs check)
 
-check: $(BIN) $(UNIT)
+check: $(BIN) $(UNIT) $(HOOKS)
 	SANITIZE=$(SANITIZE) tests/run
 
 # Every CGI run of these integration tests under valgrind's memcheck: any
@@ -112,6 +121,7 @@ lint:
 	mandoc -T lint -W warning portus-health.8
 
 clean:
-	rm -f src/*.o $(BIN) $(UNIT) bench/ref bench/cgi-bare bench/cgi-bare-libs
+	rm -f src/*.o tests/*.o $(BIN) $(UNIT) $(HOOKS) bench/ref bench/cgi-bare \
+	    bench/cgi-bare-libs
 
 .PHONY: all bench check clean demo fuzz install uninstall lint valgrind

@@ -85,6 +85,7 @@ static const struct confdef defs[K__MAX] = {
 	    0, 0, 1000000000, 0 },
 	/* "": $TMPDIR/portus-health-UID, set by settle(). */
 	[K_HEALTH_CACHE_DIR] = { "health.cache_dir", CT_STR, "", 0, 0, 0, 0 },
+	[K_HEALTH_SANDBOX] = { "health.sandbox", CT_BOOL, NULL, 1, 0, 1, 0 },
 	[K_DB_ADAPTER] = { "db.adapter", CT_STR, "", 0, 0, 0, CF_ENVONLY },
 	[K_DB_HOST] = { "db.host", CT_STR, "localhost", 0, 0, 0, CF_ENVONLY },
 	[K_DB_USERNAME] = { "db.username", CT_STR, "root", 0, 0, 0, CF_ENVONLY },

@@ -51,6 +51,7 @@ enum ckey {
 	K_HEALTH_INTERVAL,
 	K_HEALTH_MAX_REQUESTS,
 	K_HEALTH_CACHE_DIR,
+	K_HEALTH_SANDBOX,
 	K_DB_ADAPTER,
 	K_DB_HOST,
 	K_DB_USERNAME,
@@ -435,6 +436,10 @@ const struct wbuf *request_output(const struct request *);
 struct frontend	*frontend_new(struct site *, struct sites *, const char *,
 		    long);
 void		 frontend_free(struct frontend *);
+
+/* sandbox.c: dropping root, and the sandbox after start-up. */
+int		 drop_privileges(const char *, char *, size_t);
+int		 sandbox(const struct config *);
 
 /* server.c: the FastCGI responder's event loops. */
 struct server;

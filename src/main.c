@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -56,6 +57,40 @@ is_listener(int fd)
 }
 
 /*
+ * A FastCGI responder started as root serves as the user named by --user
+ * (its socket is open already); without --user it refuses, as php-fpm
+ * does.  As another user, --user may only name that user.  Returns 0, or
+ * -1 (said on standard error).
+ */
+static int
+become(const char *user)
+{
+	struct passwd	*pw;
+	char		 err[256];
+
+	if (geteuid() == 0) {
+		if (user == NULL) {
+			fprintf(stderr, "%s: refusing to serve FastCGI as "
+			    "root: give --user NAME (the socket is opened "
+			    "first), or start it as that user\n", PH_NAME);
+			return -1;
+		}
+		if (drop_privileges(user, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s: %s\n", PH_NAME, err);
+			return -1;
+		}
+		return 0;
+	}
+	if (user != NULL && ((pw = getpwnam(user)) == NULL ||
+	    pw->pw_uid != geteuid())) {
+		fprintf(stderr, "%s: --user %s: only root can become another "
+		    "user\n", PH_NAME, user);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Serves FastCGI on the listening socket fd, with the process's own
  * settings (their defaults while those are broken) for the number of
  * event loops, until SIGTERM or SIGINT (mod_fcgid and systemd stop us
@@ -70,6 +105,7 @@ fcgi_main(int fd)
 	struct frontend	*fe = NULL;
 	struct server	*srv = NULL;
 	struct siteview	 v;
+	struct config	 boot;
 	sigset_t	 set;
 	long		 loops, maxreq;
 	int		 sig, rc = EXIT_FAILURE, busy;
@@ -81,6 +117,11 @@ fcgi_main(int fd)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+	/* The sandbox goes on before the first thread starts (Landlock binds
+	 * the thread that asks, and those it starts). */
+	config_load(&boot, environ, NULL, 0);
+	sandbox(&boot);
+	config_free(&boot);
 	if ((site = site_new(NULL, environ)) == NULL ||
 	    (sites = sites_new()) == NULL) {
 		plog(PL_ERROR, "cannot start: out of memory");
@@ -239,7 +280,8 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: %s                      FastCGI (socket on stdin) or CGI\n"
-	    "       %s --listen ADDR        FastCGI on unix:/path or HOST:PORT\n"
+	    "       %s --listen ADDR [--user NAME]  FastCGI on unix:/path or "
+	    "HOST:PORT\n"
 	    "       %s --check [-q] [-c NAME]...\n"
 	    "       %s --check-db | --print-config | --help | --version\n",
 	    PH_NAME, PH_NAME, PH_NAME, PH_NAME);
@@ -256,13 +298,15 @@ main(int argc, char *argv[])
 		{ "listen", required_argument, NULL, 'l' },
 		{ "print-config", no_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config	 cfg;
 	char		 err[512], name[48];
-	const char	*listen = NULL, *v;
+	const char	*listen = NULL, *user = NULL, *v;
 	unsigned	 mask = 0, fromargs;
+	enum cstatus	 st;
 	int		 ch, check = 0, checkdb = 0, printcfg = 0, quiet = 0;
 	int		 rc, fd, i, cmdline;
 
@@ -291,6 +335,9 @@ main(int argc, char *argv[])
 		case 'q':
 			quiet = 1;
 			break;
+		case 'u':
+			user = optarg;
+			break;
 		case 'V':
 			printf("%s %s\n", PH_NAME, PH_VERSION);
 			return EXIT_SUCCESS;
@@ -316,15 +363,25 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (user != NULL && listen == NULL && fd == -1) {
+		fprintf(stderr, "%s: --user is for a FastCGI responder "
+		    "(--listen, or a socket on standard input)\n", PH_NAME);
+		return EXIT_USAGE;
+	}
 	/* A FastCGI responder reads (and reads again) its own. */
 	if (listen != NULL || fd == 0) {
 		if (listen != NULL && (fd = listen_on(listen)) == -1)
 			return EXIT_FAILURE;
+		if (become(user) == -1)
+			return EXIT_USAGE;
 		rc = fcgi_main(fd);
 		http_global_free();
 		return rc;
 	}
-	if (config_load(&cfg, environ, err, sizeof(err)) != CONF_OK) {
+	st = config_load(&cfg, environ, err, sizeof(err));
+	if (!cmdline)
+		sandbox(&cfg);
+	if (st != CONF_OK) {
 		plog(PL_ERROR, "configuration: %s", err);
 		/* /_ping stays up; every other route says why. */
 		rc = cmdline ? EXIT_USAGE : cgi_main(&cfg, err);

@@ -19,13 +19,6 @@ plain_pass_only() {
   fi
 }
 
-# responder_copy: the binary under test where every server's user can run
-# it; prints its path.
-responder_copy() {
-  if [[ ! -x $T/bin/portus-health ]]; then install -D -m 0755 "$RESPONDER" "$T/bin/portus-health"; fi
-  echo "$T/bin/portus-health"
-}
-
 # fcgi_start_user USER: the responder under spawn-fcgi as USER (never
 # root), with the caller's environment, on the unix socket FCGI_SOCK, which
 # every server's user may use; its stderr goes to "$T/fcgi.log".

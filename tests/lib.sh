@@ -425,15 +425,35 @@ _run_cgi() {
   _run_request "$RESPONDER"
 }
 
-# fcgi_start: run the responder under spawn-fcgi (with the caller's
-# environment) on the unix socket FCGI_SOCK; its stderr goes to "$T/fcgi.log".
+# responder_copy: the binary under test where every server's user can run
+# it; prints its path.
+responder_copy() {
+  if [[ ! -x $T/bin/portus-health ]]; then install -D -m 0755 "$RESPONDER" "$T/bin/portus-health"; fi
+  echo "$T/bin/portus-health"
+}
+
+# FastCGI responders run as www-data, never as root (spawn-fcgi -u, or
+# --user): WWW_CACHE is their cache directory, made theirs.
+WWW_CACHE=$T/cache-www
+export WWW_CACHE
+
+# www_cache: make WWW_CACHE, owned by www-data, private.
+www_cache() { install -d -o www-data -g www-data -m 700 "$WWW_CACHE"; }
+
+# fcgi_start: run the responder under spawn-fcgi as www-data (with the
+# caller's environment, and WWW_CACHE as its cache directory) on the unix
+# socket FCGI_SOCK; its stderr goes to "$T/fcgi.log".
 fcgi_start() {
+  local bin
+  bin=$(responder_copy)
   FCGI_SOCK=$T/fcgi.sock
+  www_cache
   # A socket file left by an earlier responder would pass the wait below
   # before the new one listens.
   rm -f "$FCGI_SOCK"
   # Mode 0666: the web servers' workers (www-data) connect to it too.
-  spawn fcgi spawn-fcgi -n -M 0666 -s "$FCGI_SOCK" -- "$RESPONDER"
+  PORTUS_HEALTH_CACHE_DIR=$WWW_CACHE spawn fcgi spawn-fcgi -n -M 0666 -u www-data -g www-data \
+    -s "$FCGI_SOCK" -- "$bin"
   FCGI_PID=$SPAWNED_PID
   export FCGI_SOCK FCGI_PID
   _poll 15 "$FCGI_PID" test -S "$FCGI_SOCK" || die_log fcgi "no FastCGI socket at $FCGI_SOCK"

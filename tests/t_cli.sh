@@ -79,15 +79,40 @@ rc=0; out=$(env -u REQUEST_METHOD "$B" </dev/null 2>&1) || rc=$?
 t_eq "no mode (no REQUEST_METHOD, no socket): exit 2" 2 "$rc"
 t_match "no mode: says why" "not started by a web server" "$out"
 
-# --listen HOST:PORT and unix:PATH.
+# --listen HOST:PORT and unix:PATH, as root: --user first.
+www_cache
+export PORTUS_HEALTH_CACHE_DIR=$WWW_CACHE
+rc=0
+out=$(timeout 10 "$B" --listen "unix:$T/root.sock" 2>&1) || rc=$?
+t_eq "FastCGI as root without --user: exit 2" 2 "$rc"
+t_match "FastCGI as root without --user: names the flag" 'refusing to serve FastCGI as root: give --user NAME' "$out"
+rc=0
+out=$(timeout 10 "$B" --listen "unix:$T/root.sock" --user no-such-user-ph 2>&1) || rc=$?
+t_eq "--user of no user: exit 2" 2 "$rc"
+t_match "--user of no user: says so" '--user no-such-user-ph: no such user' "$out"
+rc=0
+out=$(REQUEST_METHOD=GET PATH_INFO=/_ping "$B" --user www-data </dev/null 2>&1) || rc=$?
+t_eq "--user in CGI mode: exit 2" 2 "$rc"
+t_match "--user in CGI mode: says it is for FastCGI" '--user is for a FastCGI responder' "$out"
+rc=0
+out=$(runuser -u nobody -- "$(responder_copy)" --listen "127.0.0.1:$(free_port)" --user www-data 2>&1) || rc=$?
+t_eq "--user of another user, not as root: exit 2" 2 "$rc"
+t_match "--user of another user, not as root: says so" 'only root can become another user' "$out"
 port=$(free_port)
-spawn listen-tcp "$B" --listen "127.0.0.1:$port"
+spawn listen-tcp "$B" --listen "127.0.0.1:$port" --user www-data
 pid=$SPAWNED_PID
 wait_port "$port"
 out=$(env -i REQUEST_METHOD=GET PATH_INFO=/_ping cgi-fcgi -bind -connect "127.0.0.1:$port" | tr -d '\r' | head -1)
 t_eq "--listen 127.0.0.1:PORT serves FastCGI" "Status: 200 OK" "$out"
+# The IDs changed, all of them, and no supplementary group is left.
+www=$(id -u www-data) wwwg=$(id -g www-data)
+t_eq "--user www-data: the user IDs" "$www $www $www $www" "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$pid/status")"
+t_eq "--user www-data: the group IDs" "$wwwg $wwwg $wwwg $wwwg" "$(awk '/^Gid:/ { print $2, $3, $4, $5 }' "/proc/$pid/status")"
+t_eq "--user www-data: no supplementary group" "Groups:" "$(grep '^Groups:' "/proc/$pid/status" | xargs)"
+t_eq "FastCGI: no_new_privs" "NoNewPrivs: 1" "$(grep '^NoNewPrivs:' "/proc/$pid/status" | xargs)"
+t_eq "FastCGI: a seccomp filter" "Seccomp: 2" "$(grep '^Seccomp:' "/proc/$pid/status" | xargs)"
 stop_pid "$pid"
-spawn listen-unix "$B" --listen "unix:$T/l.sock"
+spawn listen-unix "$B" --listen "unix:$T/l.sock" --user www-data
 pid=$SPAWNED_PID
 _poll 15 "$pid" test -S "$T/l.sock" || true
 out=$(env -i REQUEST_METHOD=GET PATH_INFO=/_health cgi-fcgi -bind -connect "$T/l.sock" | tr -d '\r' | head -1)

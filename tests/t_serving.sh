@@ -10,6 +10,10 @@ set -euo pipefail
 calibrate
 deps_start clair
 export PORTUS_HEALTH_WORKERS=2
+# Every responder here runs as www-data (--user, spawn-fcgi -u).
+www_cache
+export PORTUS_HEALTH_CACHE_DIR=$WWW_CACHE
+PH=$(responder_copy)
 
 # status_counts FILE: "code count" lines of wrk's or curl's statuses.
 statuses() { sort "$1" | uniq -c | awk '{ printf "%s:%s ", $2, $1 }'; }
@@ -19,7 +23,7 @@ statuses() { sort "$1" | uniq -c | awk '{ printf "%s:%s ", $2, $1 }'; }
 # Six TCP connections that send nothing, two event loops: a real request is
 # answered at once, and the silent ones are dropped after the read timeout.
 port=$(free_port)
-spawn listen "$RESPONDER" --listen "127.0.0.1:$port"
+spawn listen "$PH" --listen "127.0.0.1:$port" --user www-data
 LISTEN_PID=$SPAWNED_PID
 wait_port "$port"
 cat >"$T/silent.py" <<'PY'
@@ -60,7 +64,7 @@ stop_pid "$LISTEN_PID"
 # health check on /_health; 64 clients on /_ping for a few seconds.
 port=$(free_port)
 hport=$(free_port)
-spawn listen "$RESPONDER" --listen "127.0.0.1:$port"
+spawn listen "$PH" --listen "127.0.0.1:$port" --user www-data
 LISTEN_PID=$SPAWNED_PID
 wait_port "$port"
 cat >"$T/haproxy.cfg" <<CFG
@@ -150,7 +154,7 @@ export PORTUS_SECURITY_CLAIR_SERVER=http://127.0.0.1:$HANG_PORT PORTUS_SECURITY_
 export PORTUS_HEALTH_TIMEOUT=3 PORTUS_HEALTH_CACHE_TTL=0
 FCGI_SOCK=$T/fcgi.sock
 rm -f "$FCGI_SOCK"
-spawn fcgi bash -c 'ulimit -n 64 && exec spawn-fcgi -n -M 0666 -s "$0" -- "$1"' "$FCGI_SOCK" "$RESPONDER"
+spawn fcgi bash -c 'ulimit -n 64 && exec spawn-fcgi -n -M 0666 -u www-data -g www-data -s "$0" -- "$1"' "$FCGI_SOCK" "$PH"
 FCGI_PID=$SPAWNED_PID
 _poll 15 "$FCGI_PID" test -S "$FCGI_SOCK" || die_log fcgi "no FastCGI socket"
 t_eq "the responder runs with 64 descriptors" 64 "$(awk '/Max open files/ { print $4 }' "/proc/$FCGI_PID/limits")"
@@ -179,7 +183,7 @@ t_match "more waiting than descriptors allow: 503 with Retry-After at once" '^[1
 stop_pid "$FCGI_PID"
 export PORTUS_HEALTH_TIMEOUT=60
 rm -f "$FCGI_SOCK"
-spawn fcgi spawn-fcgi -n -M 0666 -s "$FCGI_SOCK" -- "$RESPONDER"
+spawn fcgi spawn-fcgi -n -M 0666 -u www-data -g www-data -s "$FCGI_SOCK" -- "$PH"
 FCGI_PID=$SPAWNED_PID
 _poll 15 "$FCGI_PID" test -S "$FCGI_SOCK" || die_log fcgi "no FastCGI socket"
 burst 20 /_health "$T/term.codes" &

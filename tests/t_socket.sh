@@ -15,6 +15,9 @@ export PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml
 export PORTUS_REGISTRY_HOSTNAME=127.0.0.1:$(free_port)
 export PORTUS_SECURITY_CLAIR_SERVER=http://127.0.0.1:$CLAIR_PORT PORTUS_SECURITY_CLAIR_HEALTH_PORT=$CLAIR_PORT
 export PORTUS_HEALTH_TIMEOUT=2 PORTUS_HEALTH_CACHE_TTL=0
+# The parent starts it as root, as systemd or mod_fcgid may: --user.
+www_cache
+export PORTUS_HEALTH_CACHE_DIR=$WWW_CACHE
 
 # req SOCKET PATH: one GET through cgi-fcgi; prints the status line.
 req() { env -i REQUEST_METHOD=GET PATH_INFO="$2" cgi-fcgi -bind -connect "$1" | tr -d '\r' | head -1; }
@@ -38,7 +41,7 @@ serving() {
 for kind in unix tcp; do
   if [[ $kind == unix ]]; then addr=$T/act.sock; where=unix:$addr; else addr=127.0.0.1:$(free_port); where=tcp:${addr#*:}; fi
   : >"$T/parent.events"
-  spawn "parent-$kind" python3 "$ROOT/tests/socket-parent.py" "$where" "$T/parent.events" -- "$RESPONDER"
+  spawn "parent-$kind" python3 "$ROOT/tests/socket-parent.py" "$where" "$T/parent.events" -- "$RESPONDER" --user www-data
   parent=$SPAWNED_PID
   _poll 15 "$parent" serving "$parent" || true
   t_eq "$kind socket on stdin: /_ping" "Status: 200 OK" "$(req "$addr" /_ping)"
@@ -66,7 +69,7 @@ t_match "SIGTERM is logged" "info: stopping \\(SIGTERM\\)" "$(cat "$T"/parent-*.
 # itself, cleanly; its manager starts the next one.
 : >"$T/parent.events"
 PORTUS_HEALTH_MAX_REQUESTS=3 spawn parent-recycle python3 "$ROOT/tests/socket-parent.py" \
-  "unix:$T/rec.sock" "$T/parent.events" -- "$RESPONDER"
+  "unix:$T/rec.sock" "$T/parent.events" -- "$RESPONDER" --user www-data
 parent=$SPAWNED_PID
 _poll 15 "$parent" serving "$parent" || true
 first=$(child_of "$parent")

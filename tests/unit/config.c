@@ -74,6 +74,7 @@ static const struct {
 	[K_HEALTH_MAX_REQUESTS] = { "health.max_requests", 0, NULL },
 	/* Under $TMPDIR: config_load settles it. */
 	[K_HEALTH_CACHE_DIR] = { "health.cache_dir", 0, "" },
+	[K_HEALTH_SANDBOX] = { "health.sandbox", 1, NULL },
 	[K_DB_ADAPTER] = { "db.adapter", 0, "" },
 	[K_DB_HOST] = { "db.host", 0, "localhost" },
 	[K_DB_USERNAME] = { "db.username", 0, "root" },

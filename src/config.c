@@ -222,6 +222,22 @@ cfg_str(const struct config *cfg, enum ckey k)
 	return cfg->v[k].s != NULL ? cfg->v[k].s : "";
 }
 
+/* Sets the string key k to value, from src (a process-level override).
+ * Returns 0, or -1 when out of memory. */
+int
+config_set(struct config *cfg, enum ckey k, const char *value,
+    const char *src)
+{
+	char *dup;
+
+	if ((dup = strdup(value)) == NULL)
+		return -1;
+	free(cfg->v[k].s);
+	cfg->v[k].s = dup;
+	snprintf(cfg->v[k].src, sizeof(cfg->v[k].src), "%s", src);
+	return 0;
+}
+
 long
 cfg_int(const struct config *cfg, enum ckey k)
 {

@@ -116,6 +116,8 @@ int		 config_is_setting(const char *, const char *);
 int		 ruby_integer(const char *, long *);
 enum ctype	 config_type_value(const char *, long *);
 const char	*cfg_str(const struct config *, enum ckey);
+int		 config_set(struct config *, enum ckey, const char *,
+		    const char *);
 long		 cfg_int(const struct config *, enum ckey);
 
 /* request.c: CGI variables -> route, status; response head. */
@@ -462,7 +464,7 @@ struct siteview {
 	int		 config_ok;	/* no error, and the file read last */
 };
 
-struct site	*site_new(char *const *, char *const *);
+struct site	*site_new(char *const *, char *const *, const char *);
 void		 site_free(struct site *);
 void		 site_get(struct site *, struct siteview *);
 void		 site_put(struct site *, struct siteview *);
@@ -471,7 +473,7 @@ void		 site_poll(struct site *);
 void		 sites_poll(struct sites *);
 int		 site_busy(struct site *);
 int		 sites_busy(struct sites *);
-struct sites	*sites_new(void);
+struct sites	*sites_new(const char *);
 void		 sites_free(struct sites *);
 struct site	*sites_get(struct sites *, const char *, char *const *);
 

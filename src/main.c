@@ -122,12 +122,16 @@ fcgi_main(int fd)
 	config_load(&boot, environ, NULL, 0);
 	sandbox(&boot);
 	config_free(&boot);
-	if ((site = site_new(NULL, environ)) == NULL ||
-	    (sites = sites_new()) == NULL) {
+	if ((site = site_new(NULL, environ, NULL)) == NULL) {
 		plog(PL_ERROR, "cannot start: out of memory");
 		goto out;
 	}
 	site_get(site, &v);
+	if ((sites = sites_new(cfg_str(v.cfg, K_HEALTH_CACHE_DIR))) == NULL) {
+		site_put(site, &v);
+		plog(PL_ERROR, "cannot start: out of memory");
+		goto out;
+	}
 	loops = cfg_int(v.cfg, K_HEALTH_WORKERS);
 	maxreq = cfg_int(v.cfg, K_HEALTH_MAX_REQUESTS);
 	fe = frontend_new(site, sites, v.cfg->prefix, server_park_max(loops));

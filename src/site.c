@@ -40,6 +40,7 @@ struct fileid {
 
 struct site {
 	pthread_mutex_t	 lock;
+	char		*cachedir;	/* the process's, for per-request sites */
 	char		**envp;		/* owned: the parameters, then environ */
 	char		*envbuf;
 	struct state	*cur;
@@ -96,12 +97,18 @@ state_free(struct state *st)
 static struct state *
 state_load(struct site *s)
 {
-	struct state *st;
+	struct state	*st;
+	enum cstatus	 cs;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
-	if (config_load(&st->cfg, s->envp, st->error, sizeof(st->error)) !=
-	    CONF_OK) {
+	cs = config_load(&st->cfg, s->envp, st->error, sizeof(st->error));
+	/* The cache directory is the process's: the one its sandbox lets
+	 * it write. */
+	if (s->cachedir != NULL && config_set(&st->cfg, K_HEALTH_CACHE_DIR,
+	    s->cachedir, "the process's own") == -1)
+		cs = CONF_ERR_NOMEM;
+	if (cs != CONF_OK) {
 		if (st->error[0] == '\0')
 			snprintf(st->error, sizeof(st->error), "unreadable");
 		return st;
@@ -183,11 +190,12 @@ maybe_reload(struct site *s)
 /*
  * Returns the site for the settings envp (the per-request parameters,
  * NULL-terminated, or NULL) over the process environment environ_, with
- * its configuration read (an error is logged once); NULL when out of
- * memory.
+ * its configuration read (an error is logged once); cachedir, when not
+ * NULL, is the cache directory it uses whatever its settings say.  NULL
+ * when out of memory.
  */
 struct site *
-site_new(char *const *params, char *const *environ_)
+site_new(char *const *params, char *const *environ_, const char *cachedir)
 {
 	struct site	*s;
 	size_t		 n = 0, m = 0, i, len = 0;
@@ -201,7 +209,8 @@ site_new(char *const *params, char *const *environ_)
 		continue;
 	/* Only the parameters are copied: environ outlives every site. */
 	if ((s->envp = calloc(n + m + 1, sizeof(*s->envp))) == NULL ||
-	    (len > 0 && (s->envbuf = malloc(len)) == NULL))
+	    (len > 0 && (s->envbuf = malloc(len)) == NULL) ||
+	    (cachedir != NULL && (s->cachedir = strdup(cachedir)) == NULL))
 		goto fail;
 	for (i = 0, p = s->envbuf; i < n; i++) {
 		s->envp[i] = p;
@@ -221,6 +230,7 @@ site_new(char *const *params, char *const *environ_)
 		plog(PL_ERROR, "configuration: %s", s->cur->error);
 	return s;
 fail:
+	free(s->cachedir);
 	free(s->envbuf);
 	free(s->envp);
 	free(s);
@@ -241,6 +251,7 @@ site_free(struct site *s)
 	}
 	state_free(s->cur);
 	pthread_mutex_destroy(&s->lock);
+	free(s->cachedir);
 	free(s->envbuf);
 	free(s->envp);
 	free(s);
@@ -303,20 +314,26 @@ site_poll(struct site *s)
 /* The sites of per-request settings, by their parameters. */
 struct sites {
 	pthread_mutex_t	 lock;
+	char		*cachedir;	/* the process's */
 	char		*key[SITES_MAX];	/* the parameters, one a line */
 	struct site	*site[SITES_MAX];
 	size_t		 n;
 	int		 full;		/* said so already */
 };
 
-/* Returns an empty registry, or NULL. */
+/* Returns an empty registry whose sites use the process's cache
+ * directory cachedir, or NULL. */
 struct sites *
-sites_new(void)
+sites_new(const char *cachedir)
 {
 	struct sites *ss;
 
 	if ((ss = calloc(1, sizeof(*ss))) == NULL)
 		return NULL;
+	if ((ss->cachedir = strdup(cachedir)) == NULL) {
+		free(ss);
+		return NULL;
+	}
 	pthread_mutex_init(&ss->lock, NULL);
 	return ss;
 }
@@ -334,6 +351,7 @@ sites_free(struct sites *ss)
 		free(ss->key[i]);
 	}
 	pthread_mutex_destroy(&ss->lock);
+	free(ss->cachedir);
 	free(ss);
 }
 
@@ -352,9 +370,9 @@ sites_poll(struct sites *ss)
 }
 
 /* Makes the site of key (NAME=VALUE lines, each ended by a newline) over
- * environ_.  Returns it, or NULL. */
+ * environ_, in the cache directory cachedir.  Returns it, or NULL. */
 static struct site *
-site_of_key(const char *key, char *const *environ_)
+site_of_key(const char *key, char *const *environ_, const char *cachedir)
 {
 	struct site	 *s = NULL;
 	char		**params, *copy, *p;
@@ -371,7 +389,7 @@ site_of_key(const char *key, char *const *environ_)
 			if (*p == '\n')
 				*p++ = '\0';
 		}
-		s = site_new(params, environ_);
+		s = site_new(params, environ_, cachedir);
 		free(params);
 	}
 	free(copy);
@@ -406,7 +424,7 @@ sites_get(struct sites *ss, const char *key, char *const *environ_)
 	}
 	if ((ss->key[ss->n] = strdup(key)) == NULL)
 		goto out;
-	if ((s = site_of_key(key, environ_)) == NULL) {
+	if ((s = site_of_key(key, environ_, ss->cachedir)) == NULL) {
 		free(ss->key[ss->n]);
 		ss->key[ss->n] = NULL;
 		goto out;

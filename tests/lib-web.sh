@@ -76,6 +76,7 @@ apache_start() {
   shift 2
   APACHE_PORT=$(free_port)
   mkdir -p "$d/run" "$d/www" "$d/fcgid"
+  install -d -m 1777 "$d/tmp"
   chown www-data "$d/run" "$d/fcgid"
   # The binary where www-data can surely read it.
   mkdir -p "$d/lib"
@@ -116,7 +117,10 @@ DocumentRoot $d/www
 <IfModule fcgid_module>
   FcgidIPCDir $d/fcgid
   FcgidProcessTableFile $d/run/fcgid_shm
+  # The responders' cache directories, under this test's own TMPDIR.
+  FcgidInitialEnv TMPDIR $d/tmp
 </IfModule>
+SetEnv TMPDIR $d/tmp
 <IfModule cgid_module>
   ScriptSock $d/run/cgid.sock
 </IfModule>

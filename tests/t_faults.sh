@@ -128,7 +128,7 @@ slowest=$(cut -f1 "$T/soak.health" | sort -n | tail -1)
 t_duration "soak: no /_health answer took longer than one run (the slowest)" "$slowest" 0 2000
 bad=$(awk -F'\t' '$2 != "Status: 200 OK"' "$T/soak.ping" | head -3)
 t_eq "soak: every /_ping answer is 200" "" "$bad"
-t_eq "soak: the responder never died" "$pid" "$(pgrep -f "$RESPONDER" | grep -x "$pid" || true)"
+t_eq "soak: the responder never died" "$pid" "$(pgrep -f "$(responder_copy)" | grep -x "$pid" || true)"
 fcgi_req GET /_health
 t_eq "soak: afterwards all is up again" 200 "$RESP_STATUS"
 

@@ -114,7 +114,7 @@ for via in fcgi cgi; do
   fcgi_req GET /_ping
   t_eq "$via: FastCGI still serves after the table" 200 "$RESP_STATUS"
 done
-t_eq "the FastCGI responder is the same process" "$FCGI_PID" "$(pgrep -f "$RESPONDER" | grep -x "$FCGI_PID" || true)"
+t_eq "the FastCGI responder is the same process" "$FCGI_PID" "$(pgrep -f "$(responder_copy)" | grep -x "$FCGI_PID" || true)"
 
 # Without REQUEST_METHOD and without a socket it is not CGI: a usage error.
 rc=0

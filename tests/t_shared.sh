@@ -70,6 +70,8 @@ EOF
 # processes each) and /cgi-my/, /cgi-pg/ (mod_cgi).
 {
   cat <<EOF
+# The processes' own cache directory (a per-request one is not used).
+FcgidInitialEnv PORTUS_HEALTH_CACHE_DIR $WWW_CACHE
 FcgidMaxProcessesPerClass 8
 FcgidMaxProcesses 32
 FcgidSpawnScoreUpLimit 100
@@ -132,7 +134,7 @@ t_match "mod_fcgid ran several processes ($(responders))" '^([2-9]|[1-9][0-9]+)$
 load "mod_fcgid, PostgreSQL" "$APACHE_URL/fcgid-pg/_health"
 load "CGI, MariaDB" "$APACHE_URL/cgi-my/_health"
 load "CGI, PostgreSQL" "$APACHE_URL/cgi-pg/_health"
-t_eq "one file for each configuration (two adapters): no more" 2 "$(find "$WWW_CACHE" -name '*.json' | wc -l)"
+t_eq "one file for each configuration (two adapters), mod_fcgid and CGI alike: no more" 2 "$(find "$WWW_CACHE" -name '*.json' | wc -l)"
 t_eq "the cache directory is private" "700 www-data" "$(stat -c '%a %U' "$WWW_CACHE")"
 t_eq "its files are private" "600" "$(stat -c '%a' "$WWW_CACHE"/*.json | sort -u | tr '\n' ' ' | xargs)"
 stop_pid "$APACHE_PID"

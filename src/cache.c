@@ -47,6 +47,7 @@ struct shared {
 	char		 result[KEY_HEX + 8];	/* file names */
 	char		 lock[KEY_HEX + 8];
 	int		 lockfd;		/* open while locked */
+	unsigned	 optional;		/* health.optional */
 	int		 said[D__MAX];
 };
 
@@ -134,6 +135,7 @@ shared_open(const struct config *cfg)
 		goto fail;
 	sh->dirfd = fd;
 	sh->lockfd = -1;
+	sh->optional = cfg->optional;
 	digest(cfg, sh->key, sizeof(sh->key));
 	snprintf(sh->result, sizeof(sh->result), "%.*s.json", KEY_HEX,
 	    sh->key);
@@ -282,7 +284,7 @@ shared_fresh(struct shared *sh, long ttl, int others)
 	size_t		 len = 0;
 	double		 age;
 	long		 pid = 0;
-	int		 fd, c;
+	int		 fd;
 
 	if ((fd = open_trusted(sh, sh->result, O_RDONLY | O_NONBLOCK)) == -1)
 		return NULL;
@@ -309,10 +311,8 @@ shared_fresh(struct shared *sh, long ttl, int others)
 	if (age < -1.0 || age >= (double)ttl || (others && pid == getpid()))
 		goto bad;
 	res->refs = 1;
-	res->ok = 1;
-	for (c = 0; c < COMP__MAX; c++)
-		if (res->comp[c].present && !res->comp[c].success)
-			res->ok = 0;
+	res->optional = sh->optional;
+	res->ok = comp_ok(res->comp, ~0u, res->optional);
 	res->at = mono_now() - (age > 0 ? age : 0);
 	if ((res->json = report_json(res->comp, 0, &res->jsonlen)) == NULL)
 		goto bad;

@@ -22,6 +22,14 @@ ldap_disabled(const struct config *cfg)
 	return cfg_int(cfg, K_LDAP_ENABLED) ? NULL : "ldap.enabled is not true";
 }
 
+/* Returns why Portus itself is not checked, or NULL when it is. */
+static const char *
+portus_disabled(const struct config *cfg)
+{
+	return *cfg_str(cfg, K_HEALTH_PORTUS_URL) == '\0' ?
+	    "health.portus.url is empty" : NULL;
+}
+
 /* The registry comes from Portus's registries table, which the database
  * check reads, unless registry.hostname names it. */
 static int
@@ -39,6 +47,8 @@ const struct component components[COMP__MAX] = {
 	    http_close, check_clair, NULL },
 	[COMP_LDAP] = { "ldap", "component", ldap_disabled, ldap_open,
 	    ldap_close, check_ldap, NULL },
+	[COMP_PORTUS] = { "portus", "system", portus_disabled, http_open,
+	    http_close, check_portus, NULL },
 };
 
 /* Returns the name of component c, as the document uses it. */
@@ -72,6 +82,31 @@ comp_enabled(const struct config *cfg)
 		    components[c].disabled(cfg) == NULL)
 			m |= 1u << c;
 	return m;
+}
+
+/*
+ * Returns whether the components of mask present in comp make a healthy
+ * whole: every one that is not optional succeeded.  When only optional
+ * ones are asked for (/_health/clair, --check -c clair), they count.
+ */
+int
+comp_ok(const struct compres *comp, unsigned mask, unsigned optional)
+{
+	int c, required = 0;
+
+	for (c = 0; c < COMP__MAX; c++)
+		if (comp[c].present && (mask & 1u << c) &&
+		    !(optional & 1u << c))
+			required = 1;
+	for (c = 0; c < COMP__MAX; c++) {
+		if (!comp[c].present || !(mask & 1u << c))
+			continue;
+		if (required && (optional & 1u << c))
+			continue;
+		if (!comp[c].success)
+			return 0;
+	}
+	return 1;
 }
 
 /* Fills a component result: msg is base, plus ": reason" when given. */

@@ -27,6 +27,8 @@
 				   boolean true (cconfig's enabled?) */
 #define CF_TRUTHY	0x10	/* on for any value but false, as Ruby tests
 				   it (Portus's ldap authentication) */
+#define CF_COMPS	0x20	/* component names: a YAML list, or a string
+				   with commas or spaces between them */
 
 #define CONF_FILE_MAX	(1024 * 1024)
 #define CONF_DEFAULT	"config/config-local.yml"
@@ -86,6 +88,13 @@ static const struct confdef defs[K__MAX] = {
 	/* "": $TMPDIR/portus-health-UID, set by settle(). */
 	[K_HEALTH_CACHE_DIR] = { "health.cache_dir", CT_STR, "", 0, 0, 0, 0 },
 	[K_HEALTH_SANDBOX] = { "health.sandbox", CT_BOOL, NULL, 1, 0, 1, 0 },
+	[K_HEALTH_OPTIONAL] = { "health.optional", CT_STR, "", 0, 0, 0,
+	    CF_COMPS },
+	[K_HEALTH_PORTUS_URL] = { "health.portus.url", CT_STR, "", 0, 0, 0, 0 },
+	[K_MACHINE_FQDN] = { "machine_fqdn.value", CT_STR, "portus.test.lan",
+	    0, 0, 0, 0 },
+	/* Portus's secrets.yml: encryption_private_key_path. */
+	[K_KEY_PATH] = { "key.path", CT_STR, "", 0, 0, 0, CF_ENVONLY },
 	[K_DB_ADAPTER] = { "db.adapter", CT_STR, "", 0, 0, 0, CF_ENVONLY },
 	[K_DB_HOST] = { "db.host", CT_STR, "localhost", 0, 0, 0, CF_ENVONLY },
 	[K_DB_USERNAME] = { "db.username", CT_STR, "root", 0, 0, 0, CF_ENVONLY },
@@ -107,7 +116,7 @@ static const struct confdef defs[K__MAX] = {
  */
 static const char *const portus_keys[] = {
 	"email", "gravatar", "delete", "oauth", "first_user_admin", "signup",
-	"check_ssl_usage", "machine_fqdn", "display_name", "user_permission",
+	"check_ssl_usage", "display_name", "user_permission",
 	"anonymous_browsing", "background", "pagination", "feature",
 	"security.zypper", "security.dummy", "registry.jwt_expiration_time",
 	"registry.catalog_page", "ldap.base", "ldap.group_base", "ldap.filter",
@@ -480,6 +489,44 @@ blank(const char *s)
 }
 
 /*
+ * Parses a list of component names (commas or blanks between them) into
+ * cfg->optional.  Returns CONF_OK, or an error naming the key, the place
+ * of the name and the source.
+ */
+static enum cstatus
+check_comps(struct config *cfg, const struct confdef *d, const char *s,
+    const char *src, char *err, size_t errsz)
+{
+	char		 name[32];
+	unsigned	 mask = 0;
+	size_t		 len, n = 0;
+	int		 c;
+
+	for (;;) {
+		s += strspn(s, ", \t\n");
+		if (*s == '\0')
+			break;
+		len = strcspn(s, ", \t\n");
+		n++;
+		if (len >= sizeof(name))
+			c = -1;
+		else {
+			memcpy(name, s, len);
+			name[len] = '\0';
+			c = comp_from_name(name);
+		}
+		if (c < 0)
+			return cerr(CONF_ERR_TYPE, err, errsz, "%s: item %zu is "
+			    "not a component (database, registry, clair, ldap, "
+			    "portus) (from %s)", d->path, n, src);
+		mask |= 1u << c;
+		s += len;
+	}
+	cfg->optional = mask;
+	return CONF_OK;
+}
+
+/*
  * Stores for key k a value of type t (text s, number iv) from src, as
  * Portus would use it: a string key takes any value's text (blanks alone
  * are blank), a number key an integer or a number in quotes, a feature's
@@ -500,6 +547,9 @@ set_value(struct config *cfg, enum ckey k, enum ctype t, long iv,
 	switch (d->type) {
 	case CT_STR:
 		if ((d->flags & CF_LIST) && (st = check_nets(cfg, d, s, src,
+		    err, errsz)) != CONF_OK)
+			return st;
+		if ((d->flags & CF_COMPS) && (st = check_comps(cfg, d, s, src,
 		    err, errsz)) != CONF_OK)
 			return st;
 		if (!(d->flags & CF_SECRET) && blank(s))
@@ -951,7 +1001,8 @@ walk_value(struct walk *w, enum ckey k, yaml_node_t *vn, const char *src)
 	long		 iv = 0;
 	int		 isnull;
 
-	if (vn->type == YAML_SEQUENCE_NODE && (defs[k].flags & CF_LIST)) {
+	if (vn->type == YAML_SEQUENCE_NODE &&
+	    (defs[k].flags & (CF_LIST | CF_COMPS))) {
 		if ((st = join_list(w, vn, path, src, &list)) != CONF_OK)
 			return st;
 		st = set_value(w->cfg, k, CT_STR, 0, list, src, e, sizeof(e));

@@ -52,6 +52,10 @@ enum ckey {
 	K_HEALTH_MAX_REQUESTS,
 	K_HEALTH_CACHE_DIR,
 	K_HEALTH_SANDBOX,
+	K_HEALTH_OPTIONAL,
+	K_HEALTH_PORTUS_URL,
+	K_MACHINE_FQDN,
+	K_KEY_PATH,
 	K_DB_ADAPTER,
 	K_DB_HOST,
 	K_DB_USERNAME,
@@ -95,6 +99,7 @@ struct config {
 	struct net	 allow[ALLOW_MAX];	/* health.allow, parsed */
 	size_t		 nallow;	/* 0: everyone */
 	int		 allow_unknown;	/* health.allow could not be read */
+	unsigned	 optional;	/* health.optional, as a mask */
 };
 
 const char	*config_strerror(enum cstatus);
@@ -208,7 +213,8 @@ void		 fcgi_free(struct fcgi *);
  * (and why not), a kept handle (a connection kept across runs), its check,
  * and the component it must run after under a configuration.
  */
-enum comp { COMP_DATABASE, COMP_REGISTRY, COMP_CLAIR, COMP_LDAP, COMP__MAX };
+enum comp { COMP_DATABASE, COMP_REGISTRY, COMP_CLAIR, COMP_LDAP, COMP_PORTUS,
+    COMP__MAX };
 
 struct compres {
 	int		 present;	/* part of this run */
@@ -252,6 +258,7 @@ extern const struct component components[COMP__MAX];
 const char	*comp_name(int);
 int		 comp_from_name(const char *);
 unsigned	 comp_enabled(const struct config *);
+int		 comp_ok(const struct compres *, unsigned, unsigned);
 void		 compres_set(struct compres *, int, const char *,
 		    const char *);
 
@@ -326,6 +333,7 @@ enum urlstatus { URL_OK, URL_ADDED_SCHEME, URL_BAD_SCHEME, URL_INVALID };
 void		 check_registry(struct probe *);
 enum urlstatus	 clair_health_url(const char *, long, char *, size_t);
 void		 check_clair(struct probe *);
+void		 check_portus(struct probe *);
 void		*ldap_open(void);
 void		 ldap_close(void *);
 void		 check_ldap(struct probe *);
@@ -377,7 +385,8 @@ void		 shared_write(struct shared *, const struct result *);
 /* health.c: one health run, its deadline, the cache, coalescing. */
 struct result {
 	int		 refs;
-	int		 ok;		/* every component succeeded */
+	int		 ok;		/* every component that counts succeeded */
+	unsigned	 optional;	/* components that do not count */
 	struct compres	 comp[COMP__MAX];
 	char		*json;		/* compact document */
 	size_t		 jsonlen;

@@ -165,10 +165,8 @@ run(const struct config *cfg, struct handles *hd, unsigned mask)
 		if (started[i])
 			pthread_join(tids[i], NULL);
 
-	res->ok = 1;
-	for (c = 0; c < COMP__MAX; c++)
-		if (res->comp[c].present && !res->comp[c].success)
-			res->ok = 0;
+	res->optional = cfg->optional;
+	res->ok = comp_ok(res->comp, ~0u, res->optional);
 	res->at = mono_now();
 	res->wall = wall_now();
 	if ((res->json = report_json(res->comp, 0, &res->jsonlen)) == NULL) {

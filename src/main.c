@@ -272,7 +272,7 @@ add_component(unsigned *mask, const char *name)
 
 	if ((c = comp_from_name(name)) < 0) {
 		fprintf(stderr, "%s: unknown component \"%s\" (database, "
-		    "registry, clair, ldap)\n", PH_NAME, name);
+		    "registry, clair, ldap, portus)\n", PH_NAME, name);
 		return -1;
 	}
 	*mask |= 1u << c;

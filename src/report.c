@@ -70,10 +70,11 @@ rfc3339(double t, char *buf, size_t sz)
 }
 
 /* Renders the IETF health check format (draft-inadarei-api-health-check)
- * of res.  Returns a string to free, or NULL. */
+ * of res, with the overall status (pass, warn or fail).  Returns a string
+ * to free, or NULL. */
 static char *
-render_health_json(const struct compres *res, double wall, int ok,
-    size_t *len)
+render_health_json(const struct compres *res, double wall,
+    const char *status, size_t *len)
 {
 	json_object	*doc, *checks, *list, *o;
 	const char	*s;
@@ -85,8 +86,7 @@ render_health_json(const struct compres *res, double wall, int ok,
 	output[0] = '\0';
 	if ((doc = json_object_new_object()) == NULL)
 		return NULL;
-	json_object_object_add(doc, "status",
-	    json_object_new_string(ok ? "pass" : "fail"));
+	json_object_object_add(doc, "status", json_object_new_string(status));
 	json_object_object_add(doc, "description",
 	    json_object_new_string("health of Portus and what it relies on"));
 	checks = json_object_new_object();
@@ -127,7 +127,7 @@ render_health_json(const struct compres *res, double wall, int ok,
 			used += (size_t)snprintf(output + used,
 			    sizeof(output) - used, "%s%s", used ? "; " : "",
 			    res[c].msg);
-	if (!ok)
+	if (strcmp(status, "pass") != 0)
 		json_object_object_add(doc, "output",
 		    json_object_new_string(output));
 	s = json_object_to_json_string_length(doc,
@@ -285,18 +285,20 @@ report_render(const struct result *res, unsigned mask, enum format f,
     size_t *len, int *ok)
 {
 	struct compres	 part[COMP__MAX];
-	int		 c;
+	int		 c, all = 1;
 
-	*ok = 1;
+	*ok = comp_ok(res->comp, mask, res->optional);
 	for (c = 0; c < COMP__MAX; c++) {
 		part[c] = res->comp[c];
 		part[c].present = part[c].present && (mask & 1u << c);
 		if (part[c].present && !part[c].success)
-			*ok = 0;
+			all = 0;
 	}
 	switch (f) {
 	case FMT_HEALTH_JSON:
-		return render_health_json(part, res->wall, *ok, len);
+		/* An optional component down: "warn", as the draft has it. */
+		return render_health_json(part, res->wall, *ok ? all ? "pass" :
+		    "warn" : "fail", len);
 	case FMT_HTML:
 		return render_html(part, res->wall, *ok, len);
 	case FMT_PORTUS:

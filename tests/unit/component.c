@@ -11,6 +11,7 @@
 #define REG	(1u << COMP_REGISTRY)
 #define CLAIR	(1u << COMP_CLAIR)
 #define LDAP	(1u << COMP_LDAP)
+#define PORTUS	(1u << COMP_PORTUS)
 
 static const struct {
 	int		 c;
@@ -21,6 +22,7 @@ static const struct {
 	{ COMP_REGISTRY, "registry", "component" },
 	{ COMP_CLAIR, "clair", "component" },
 	{ COMP_LDAP, "ldap", "component" },
+	{ COMP_PORTUS, "portus", "system" },
 };
 
 START_TEST(comp_names)
@@ -54,6 +56,7 @@ END_TEST
 static const char *const reasons[COMP__MAX] = {
 	[COMP_CLAIR] = "security.clair.server is empty",
 	[COMP_LDAP] = "ldap.enabled is not true",
+	[COMP_PORTUS] = "health.portus.url is empty",
 };
 
 static const struct {
@@ -70,6 +73,9 @@ static const struct {
 	{ "PORTUS_LDAP_ENABLED=false", DB | REG, COMP_DATABASE },
 	/* registry.hostname bypasses the registries table. */
 	{ "PORTUS_REGISTRY_HOSTNAME=registry.test:5000", DB | REG, -1 },
+	{ "PORTUS_HEALTH_PORTUS_URL=http://127.0.0.1:3000", DB | REG | PORTUS,
+	    COMP_DATABASE },
+	{ "PORTUS_HEALTH_PORTUS_URL= ", DB | REG, COMP_DATABASE },
 };
 
 START_TEST(comp_enabled_by)
@@ -102,6 +108,41 @@ START_TEST(comp_enabled_by)
 }
 END_TEST
 
+/* Which components make a healthy whole, optional ones aside. */
+static const struct {
+	const char	*name;
+	unsigned	 present, failed, mask, optional;
+	int		 ok;
+} oks[] = {
+	{ "all up", DB | REG | CLAIR, 0, ~0u, 0, 1 },
+	{ "clair down", DB | REG | CLAIR, CLAIR, ~0u, 0, 0 },
+	{ "clair down, optional", DB | REG | CLAIR, CLAIR, ~0u, CLAIR, 1 },
+	{ "the database down, clair optional", DB | REG | CLAIR, DB, ~0u,
+	    CLAIR, 0 },
+	{ "clair alone asked, down, optional", DB | REG | CLAIR, CLAIR, CLAIR,
+	    CLAIR, 0 },
+	{ "clair alone asked, up, optional", DB | REG | CLAIR, 0, CLAIR,
+	    CLAIR, 1 },
+	{ "clair left out, down", DB | REG | CLAIR, CLAIR, DB | REG, 0, 1 },
+	{ "an optional one absent", DB | REG, 0, ~0u, LDAP, 1 },
+	{ "every one optional, one down", DB | REG, REG, ~0u, DB | REG, 0 },
+};
+
+START_TEST(comp_ok_with_optional)
+{
+	struct compres	 r[COMP__MAX];
+	int		 c;
+
+	memset(r, 0, sizeof(r));
+	for (c = 0; c < COMP__MAX; c++) {
+		r[c].present = (oks[_i].present & 1u << c) != 0;
+		r[c].success = !(oks[_i].failed & 1u << c);
+	}
+	ck_assert_msg(comp_ok(r, oks[_i].mask, oks[_i].optional) == oks[_i].ok,
+	    "%s", oks[_i].name);
+}
+END_TEST
+
 Suite *
 component_suite(void)
 {
@@ -112,6 +153,7 @@ component_suite(void)
 	tcase_add_loop_test(tc, comp_names, 0, NELEM(names));
 	tcase_add_test(tc, comp_names_cover_all);
 	tcase_add_loop_test(tc, comp_from_unknown, 0, NELEM(strangers));
+	tcase_add_loop_test(tc, comp_ok_with_optional, 0, NELEM(oks));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("enabled");

@@ -75,6 +75,10 @@ static const struct {
 	/* Under $TMPDIR: config_load settles it. */
 	[K_HEALTH_CACHE_DIR] = { "health.cache_dir", 0, "" },
 	[K_HEALTH_SANDBOX] = { "health.sandbox", 1, NULL },
+	[K_HEALTH_OPTIONAL] = { "health.optional", 0, "" },
+	[K_HEALTH_PORTUS_URL] = { "health.portus.url", 0, "" },
+	[K_MACHINE_FQDN] = { "machine_fqdn.value", 0, "portus.test.lan" },
+	[K_KEY_PATH] = { "key.path", 0, "" },
 	[K_DB_ADAPTER] = { "db.adapter", 0, "" },
 	[K_DB_HOST] = { "db.host", 0, "localhost" },
 	[K_DB_USERNAME] = { "db.username", 0, "root" },
@@ -1306,6 +1310,53 @@ static const struct {
 	{ "PORTUS_HEALTH_DATABASE_MIGRATIONS_PATH=", "" },
 };
 
+/* health.optional: component names, as a list or a string. */
+static const struct {
+	const char	*yaml;		/* the value in YAML, or NULL */
+	const char	*env;		/* or in the environment */
+	unsigned	 mask;
+	const char	*error;		/* a part of the error, or NULL */
+} optionals[] = {
+	{ "[clair]", NULL, 1u << COMP_CLAIR, NULL },
+	{ "[clair, ldap]", NULL, 1u << COMP_CLAIR | 1u << COMP_LDAP, NULL },
+	{ "clair", NULL, 1u << COMP_CLAIR, NULL },
+	{ "[]", NULL, 0, NULL },
+	{ NULL, "clair ldap,portus", 1u << COMP_CLAIR | 1u << COMP_LDAP |
+	    1u << COMP_PORTUS, NULL },
+	{ NULL, "", 0, NULL },
+	{ "[clair, nosuch]", NULL, 0, "health.optional: item 2 is not a "
+	    "component" },
+	{ NULL, "Clair", 0, "health.optional: item 1 is not a component" },
+	{ "[[clair]]", NULL, 0, "expected a list of strings" },
+};
+
+START_TEST(cfg_optional)
+{
+	char	 doc[128], var[128];
+	char	*envp[] = { var, NULL };
+	enum cstatus st;
+
+	if (optionals[_i].yaml != NULL) {
+		snprintf(doc, sizeof(doc), "health:\n  optional: %s\n",
+		    optionals[_i].yaml);
+		st = yaml(doc);
+	} else {
+		snprintf(var, sizeof(var), "PORTUS_HEALTH_OPTIONAL=%s",
+		    optionals[_i].env);
+		st = env(envp);
+	}
+	if (optionals[_i].error != NULL) {
+		ck_assert_msg(st != CONF_OK && strstr(emsg,
+		    optionals[_i].error) != NULL, "row %d: %s", _i, emsg);
+		ck_assert_uint_eq(cfg.optional, 0);
+		return;
+	}
+	ck_assert_msg(st == CONF_OK, "row %d: %s", _i, emsg);
+	ck_assert_msg(cfg.optional == optionals[_i].mask, "row %d: %#x", _i,
+	    cfg.optional);
+}
+END_TEST
+
 /* health.cache_dir: the user's own directory under $TMPDIR. */
 static const struct {
 	const char	*tmpdir;	/* TMPDIR, or NULL */
@@ -1479,6 +1530,7 @@ config_suite(void)
 	tcase_add_test(tc, cfg_prefix_renames);
 	tcase_add_loop_test(tc, cfg_prefix, 0, NELEM(prefixes));
 	tcase_add_loop_test(tc, cfg_cache_dir_default, 0, NELEM(cache_dirs));
+	tcase_add_loop_test(tc, cfg_optional, 0, NELEM(optionals));
 	tcase_add_loop_test(tc, cfg_db_port_by_adapter, 0, NELEM(db_ports));
 	tcase_add_loop_test(tc, cfg_migrations_default, 0, NELEM(migrations));
 	suite_add_tcase(s, tc);

@@ -7,7 +7,7 @@ LIBEXEC	 = $(PREFIX)/lib/portus-health
 MANDIR	 = $(PREFIX)/share/man
 DOCDIR	 = $(PREFIX)/share/doc/portus-health
 CC	?= cc
-PKGS	 = libcurl libpq libmariadb json-c yaml-0.1 libseccomp
+PKGS	 = libcurl libpq libmariadb json-c yaml-0.1 libseccomp libcrypto
 
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
@@ -27,8 +27,8 @@ OBJS	 = src/config.o src/request.o src/fcgi.o src/serve.o src/server.o \
 	   src/component.o src/health.o src/cache.o src/sha256.o src/site.o \
 	   src/sandbox.o src/check_db.o src/check_pg.o src/check_mysql.o \
 	   src/curl.o src/check_registry.o src/check_clair.o \
-	   src/check_ldap.o src/check_portus.o src/starttls.o src/report.o \
-	   src/log.o
+	   src/check_ldap.o src/check_portus.o src/token.o src/starttls.o \
+	   src/report.o src/log.o
 BIN	 = cgi-bin/portus-health
 UNIT	 = tests/unit/unit
 # The same program with the sandbox's test hooks (tests/t_sandbox.sh):

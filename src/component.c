@@ -41,8 +41,8 @@ registry_after(const struct config *cfg)
 const struct component components[COMP__MAX] = {
 	[COMP_DATABASE] = { "database", "datastore", NULL, db_open, db_close,
 	    check_database, NULL },
-	[COMP_REGISTRY] = { "registry", "component", NULL, http_open,
-	    http_close, check_registry, registry_after },
+	[COMP_REGISTRY] = { "registry", "component", NULL, registry_open,
+	    registry_close, check_registry, registry_after },
 	[COMP_CLAIR] = { "clair", "component", clair_disabled, http_open,
 	    http_close, check_clair, NULL },
 	[COMP_LDAP] = { "ldap", "component", ldap_disabled, ldap_open,

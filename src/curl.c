@@ -64,32 +64,58 @@ http_close(void *arg)
 	free(h);
 }
 
-/* Notes the header the request looks for; a new status line (after a
+#define WWWAUTH		"www-authenticate:"
+
+/* Notes the headers the request looks for; a new status line (after a
  * 100 Continue, say) starts over. */
 static size_t
 on_header(char *buf, size_t size, size_t n, void *arg)
 {
 	struct httpreq	*r = arg;
-	size_t		 len = size * n, hl;
+	size_t		 len = size * n, hl, v;
 
-	if (r->apiver_header == NULL)
-		return len;
-	hl = strlen(r->apiver_header);
-	if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0)
+	if (len >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
 		r->apiver = 0;
-	else if (len > hl && buf[hl] == ':' &&
-	    strncasecmp(buf, r->apiver_header, hl) == 0)
-		r->apiver = 1;
+		if (r->wwwauth != NULL)
+			r->wwwauth[0] = '\0';
+		return len;
+	}
+	if (r->apiver_header != NULL) {
+		hl = strlen(r->apiver_header);
+		if (len > hl && buf[hl] == ':' &&
+		    strncasecmp(buf, r->apiver_header, hl) == 0)
+			r->apiver = 1;
+	}
+	hl = sizeof(WWWAUTH) - 1;
+	if (r->wwwauth != NULL && r->wwwauth_sz > 0 && len > hl &&
+	    strncasecmp(buf, WWWAUTH, hl) == 0) {
+		for (v = hl; v < len && (buf[v] == ' ' || buf[v] == '\t'); v++)
+			continue;
+		while (len > v && (buf[len - 1] == '\r' || buf[len - 1] == '\n'))
+			len--;
+		snprintf(r->wwwauth, r->wwwauth_sz, "%.*s", (int)(len - v),
+		    buf + v);
+		return size * n;
+	}
 	return len;
 }
 
-/* Discards the body. */
+/* Keeps the body's start when asked, else drops it. */
 static size_t
 on_body(char *buf, size_t size, size_t n, void *arg)
 {
-	(void)buf;
-	(void)arg;
-	return size * n;
+	struct httpreq	*r = arg;
+	size_t		 len = size * n, take;
+
+	if (r != NULL && r->body != NULL && r->body_len + 1 < r->body_sz) {
+		take = r->body_sz - 1 - r->body_len;
+		if (take > len)
+			take = len;
+		memcpy(r->body + r->body_len, buf, take);
+		r->body_len += take;
+		r->body[r->body_len] = '\0';
+	}
+	return len;
 }
 
 /* Returns a short fixed phrase for a libcurl error code. */
@@ -135,6 +161,8 @@ curl_phrase(int rc)
 long
 http_get(struct http *h, struct httpreq *r, const char **reason)
 {
+	struct curl_slist *hdrs = NULL;
+	char		 auth[8192];
 	CURLcode	 rc;
 	long		 code = 0;
 
@@ -160,6 +188,21 @@ http_get(struct http *h, struct httpreq *r, const char **reason)
 		curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
 	}
 	r->apiver = 0;
+	r->body_len = 0;
+	if (r->body != NULL && r->body_sz > 0)
+		r->body[0] = '\0';
+	if (r->wwwauth != NULL && r->wwwauth_sz > 0)
+		r->wwwauth[0] = '\0';
+	if (r->bearer != NULL) {
+		if (snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+		    r->bearer) >= (int)sizeof(auth) ||
+		    (hdrs = curl_slist_append(NULL, auth)) == NULL) {
+			*reason = "out of memory";
+			return -1;
+		}
+	}
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(h->curl, CURLOPT_URL, r->url);
 	/* NULL puts back libcurl's default bundle. */
 	curl_easy_setopt(h->curl, CURLOPT_CAINFO,
@@ -168,8 +211,13 @@ http_get(struct http *h, struct httpreq *r, const char **reason)
 	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, r->connect_ms);
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, r->total_ms);
 	rc = curl_easy_perform(h->curl);
-	/* Nothing may point into the caller's frame once it returns. */
+	/* Nothing may point into the caller's frame once it returns, nor
+	 * keep the token. */
 	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hdrs);
+	explicit_bzero(auth, sizeof(auth));
 	if (rc != CURLE_OK) {
 		*reason = curl_phrase(rc);
 		return -1;

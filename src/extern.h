@@ -316,6 +316,12 @@ struct httpreq {
 	long		 total_ms;
 	const char	*apiver_header;	/* a header to look for, or NULL */
 	int		 apiver;	/* out: that header was seen */
+	const char	*bearer;	/* a token to present, or NULL */
+	char		*wwwauth;	/* out: WWW-Authenticate, if not NULL */
+	size_t		 wwwauth_sz;
+	char		*body;		/* out: the body's start, if not NULL */
+	size_t		 body_sz;
+	size_t		 body_len;
 };
 
 int		 http_global_init(void);
@@ -338,6 +344,17 @@ void		*ldap_open(void);
 void		 ldap_close(void *);
 void		 check_ldap(struct probe *);
 int		 ldap_method(const char *);
+
+/* token.c: registry tokens as Portus makes them (all libcrypto calls). */
+struct signer;
+
+struct signer	*signer_load(const char *, char *, size_t);
+void		 signer_free(struct signer *);
+const char	*signer_kid(const struct signer *);
+char		*token_make(struct signer *, const char *, const char *, char *,
+		    size_t);
+void		*registry_open(void);
+void		 registry_close(void *);
 
 /* starttls.c: LDAP STARTTLS done ahead of libcurl, through a relay. */
 struct relay;

@@ -199,6 +199,59 @@ read_comp(json_object *o, struct compres *cr)
 	return 0;
 }
 
+/* Returns the number o holds (an integer or a double), or -1. */
+static double
+number(json_object *o)
+{
+	if (json_object_is_type(o, json_type_double) ||
+	    json_object_is_type(o, json_type_int))
+		return json_object_get_double(o);
+	return -1;
+}
+
+/*
+ * Reads the histories of the file ({"NAME": {"since": T, "marks": [[T,
+ * OK, MS], ...]}}) into res.  Returns 0, or -1 when malformed.
+ */
+static int
+read_hist(json_object *hist, struct result *res)
+{
+	json_object	*o, *v, *marks, *m;
+	struct chist	*h;
+	size_t		 i, n;
+	int		 c;
+
+	for (c = 0; c < COMP__MAX; c++) {
+		if (!json_object_object_get_ex(hist, comp_name(c), &o))
+			continue;
+		h = &res->hist[c];
+		if (!json_object_is_type(o, json_type_object) ||
+		    !json_object_object_get_ex(o, "since", &v) ||
+		    (h->since = number(v)) < 0 ||
+		    !json_object_object_get_ex(o, "marks", &marks) ||
+		    !json_object_is_type(marks, json_type_array) ||
+		    (n = json_object_array_length(marks)) > HISTORY_MAX)
+			return -1;
+		for (i = 0; i < n; i++) {
+			m = json_object_array_get_idx(marks, i);
+			if (!json_object_is_type(m, json_type_array) ||
+			    json_object_array_length(m) != 3 ||
+			    (h->m[i].wall = number(json_object_array_get_idx(m,
+			    0))) < 0 ||
+			    !json_object_is_type(json_object_array_get_idx(m,
+			    1), json_type_boolean) ||
+			    number(json_object_array_get_idx(m, 2)) < 0)
+				return -1;
+			h->m[i].ok = (unsigned char)json_object_get_boolean(
+			    json_object_array_get_idx(m, 1));
+			h->m[i].ms = (float)number(json_object_array_get_idx(m,
+			    2));
+		}
+		h->n = (int)n;
+	}
+	return 0;
+}
+
 /*
  * Parses a result file's text into res, and the process that wrote it
  * into *pid.  Returns 0, or -1 when it is not a result of ours for this
@@ -209,7 +262,7 @@ parse(struct shared *sh, const char *buf, size_t len, struct result *res,
     long *pid)
 {
 	json_tokener	*tok;
-	json_object	*doc = NULL, *v, *comp, *o;
+	json_object	*doc = NULL, *v, *comp, *o, *hist;
 	int		 c, rc = -1;
 
 	if ((tok = json_tokener_new_ex(8)) == NULL)
@@ -239,6 +292,10 @@ parse(struct shared *sh, const char *buf, size_t len, struct result *res,
 		if (json_object_object_get_ex(comp, comp_name(c), &o) &&
 		    read_comp(o, &res->comp[c]) == -1)
 			goto out;
+	if (json_object_object_get_ex(doc, "hist", &hist) &&
+	    (!json_object_is_type(hist, json_type_object) ||
+	    read_hist(hist, res) == -1))
+		goto out;
 	rc = 0;
 out:
 	json_object_put(doc);
@@ -271,12 +328,13 @@ open_trusted(struct shared *sh, const char *name, int flags)
 }
 
 /*
- * Returns the shared result when it is younger than ttl seconds (with
- * one reference), or NULL.  With others, a result this process wrote is
- * not one (its own run is due: background mode).
+ * Returns the shared result (with one reference), or NULL when there is
+ * none to believe; *fresh says whether it is younger than ttl seconds
+ * (with others, a result this process wrote never is: its own run is
+ * due, in background mode).
  */
 struct result *
-shared_fresh(struct shared *sh, long ttl, int others)
+shared_read(struct shared *sh, long ttl, int others, int *fresh)
 {
 	struct result	*res = NULL;
 	char		*buf = NULL;
@@ -286,6 +344,7 @@ shared_fresh(struct shared *sh, long ttl, int others)
 	long		 pid = 0;
 	int		 fd;
 
+	*fresh = 0;
 	if ((fd = open_trusted(sh, sh->result, O_RDONLY | O_NONBLOCK)) == -1)
 		return NULL;
 	if ((buf = malloc(CACHE_MAX + 1)) == NULL)
@@ -308,8 +367,9 @@ shared_fresh(struct shared *sh, long ttl, int others)
 	}
 	/* A result from the future (a clock set back) is not believed. */
 	age = wall_now() - res->wall;
-	if (age < -1.0 || age >= (double)ttl || (others && pid == getpid()))
+	if (age < -1.0)
 		goto bad;
+	*fresh = age < (double)ttl && !(others && pid == getpid());
 	res->refs = 1;
 	res->optional = sh->optional;
 	res->ok = comp_ok(res->comp, ~0u, res->optional);
@@ -369,12 +429,36 @@ shared_unlock(struct shared *sh)
 	sh->lockfd = -1;
 }
 
+/* Adds the history h of component c to hist, if it has one. */
+static void
+render_hist(json_object *hist, int c, const struct chist *h)
+{
+	json_object	*o, *marks, *m;
+	int		 i;
+
+	if (h->n == 0 || (o = json_object_new_object()) == NULL)
+		return;
+	json_object_object_add(hist, comp_name(c), o);
+	json_object_object_add(o, "since", json_object_new_double(h->since));
+	if ((marks = json_object_new_array()) == NULL)
+		return;
+	json_object_object_add(o, "marks", marks);
+	for (i = 0; i < h->n; i++) {
+		if ((m = json_object_new_array()) == NULL)
+			return;
+		json_object_array_add(m, json_object_new_double(h->m[i].wall));
+		json_object_array_add(m, json_object_new_boolean(h->m[i].ok));
+		json_object_array_add(m, json_object_new_double(h->m[i].ms));
+		json_object_array_add(marks, m);
+	}
+}
+
 /* Renders res as a result file's text.  Returns it (to free), or
  * NULL. */
 static char *
 render(struct shared *sh, const struct result *res, size_t *len)
 {
-	json_object	*doc, *comp, *o;
+	json_object	*doc, *comp, *o, *hist;
 	const char	*s;
 	char		*out = NULL;
 	size_t		 n;
@@ -400,6 +484,11 @@ render(struct shared *sh, const struct result *res, size_t *len)
 		    json_object_new_string(res->comp[c].msg));
 		json_object_object_add(o, "ms",
 		    json_object_new_double(res->comp[c].ms));
+	}
+	if ((hist = json_object_new_object()) != NULL) {
+		json_object_object_add(doc, "hist", hist);
+		for (c = 0; c < COMP__MAX; c++)
+			render_hist(hist, c, &res->hist[c]);
 	}
 	s = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE, &n);

@@ -394,12 +394,29 @@ struct shared;
 
 struct shared	*shared_open(const struct config *);
 void		 shared_close(struct shared *);
-struct result	*shared_fresh(struct shared *, long, int);
+struct result	*shared_read(struct shared *, long, int, int *);
 int		 shared_lock(struct shared *, double);
 void		 shared_unlock(struct shared *);
 void		 shared_write(struct shared *, const struct result *);
 
 /* health.c: one health run, its deadline, the cache, coalescing. */
+#define HISTORY_MAX	60	/* results kept per component */
+
+/* One past result of a component. */
+struct mark {
+	double		 wall;		/* Unix time of the run */
+	float		 ms;
+	unsigned char	 ok;
+};
+
+/* A component's recent results, oldest first, and since when its
+ * present state holds. */
+struct chist {
+	int		 n;
+	struct mark	 m[HISTORY_MAX];
+	double		 since;
+};
+
 struct result {
 	int		 refs;
 	int		 ok;		/* every component that counts succeeded */
@@ -409,6 +426,7 @@ struct result {
 	size_t		 jsonlen;
 	double		 at;		/* mono_now() when finished */
 	double		 wall;		/* Unix time when finished */
+	struct chist	 hist[COMP__MAX];
 };
 
 /* Requests answered, by route and status (for /_metrics). */
@@ -431,6 +449,7 @@ int		 health_request(struct health *, health_cb, void *);
 int		 health_cancel(struct health *, void *);
 struct result	*health_run_once(const struct config *, unsigned);
 struct result	*health_run_shared(const struct config *);
+void		 history_add(struct result *, const struct result *);
 void		 result_release(struct result *);
 
 /* report.c: results -> JSON, health+json, the page, metrics. */

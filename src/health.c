@@ -230,36 +230,77 @@ share_ttl(const struct config *cfg)
 }
 
 /*
+ * Continues the history of prev (NULL: none) with the result res: one
+ * mark per component it checked, the oldest dropped past HISTORY_MAX,
+ * and since when the present state holds.
+ */
+void
+history_add(struct result *res, const struct result *prev)
+{
+	const struct chist	*ph;
+	struct chist		*h;
+	int			 c;
+
+	for (c = 0; c < COMP__MAX; c++) {
+		h = &res->hist[c];
+		if (prev != NULL && prev->hist[c].n > 0)
+			*h = prev->hist[c];
+		else
+			memset(h, 0, sizeof(*h));
+		if (!res->comp[c].present)
+			continue;
+		ph = h;
+		if (ph->n == 0 || ph->m[ph->n - 1].ok != res->comp[c].success)
+			h->since = res->wall;
+		if (h->n == HISTORY_MAX) {
+			memmove(h->m, h->m + 1, (HISTORY_MAX - 1) *
+			    sizeof(h->m[0]));
+			h->n--;
+		}
+		h->m[h->n].wall = res->wall;
+		h->m[h->n].ms = (float)res->comp[c].ms;
+		h->m[h->n].ok = (unsigned char)res->comp[c].success;
+		h->n++;
+	}
+}
+
+/*
  * Returns a result for cfg's components: the one the processes of this
  * configuration share when it is fresh, else one this process checks
  * while the others wait for it (sh NULL: not shared).  With others, a
  * result of this process's own is not used (the checker thread has it
- * already, and its run is due).  *ran says whether this process checked.
- * One reference, or NULL.
+ * already, and its run is due).  A result this process checks continues
+ * the history of the shared one, or of prev.  *ran says whether this
+ * process checked.  One reference, or NULL.
  */
 static struct result *
 run_shared(const struct config *cfg, struct handles *hd, unsigned mask,
-    struct shared *sh, int others, int *ran)
+    struct shared *sh, int others, const struct result *prev, int *ran)
 {
-	struct result	*res;
+	struct result	*res, *last = NULL;
 	long		 ttl = share_ttl(cfg);
-	int		 lk;
+	int		 lk = 0, fresh;
 
-	*ran = 1;
-	if (sh == NULL)
-		return run(cfg, hd, mask);
 	*ran = 0;
-	if ((res = shared_fresh(sh, ttl, others)) != NULL)
-		return res;
-	/* The one holding the lock checks within health.timeout. */
-	lk = shared_lock(sh, mono_now() +
-	    (double)cfg_int(cfg, K_HEALTH_TIMEOUT) + 1.0);
-	if (lk == 1 && (res = shared_fresh(sh, ttl, others)) != NULL) {
-		shared_unlock(sh);
-		return res;
+	if (sh != NULL) {
+		if ((res = shared_read(sh, ttl, others, &fresh)) != NULL &&
+		    fresh)
+			return res;
+		result_release(res);
+		/* The one holding the lock checks within health.timeout. */
+		lk = shared_lock(sh, mono_now() +
+		    (double)cfg_int(cfg, K_HEALTH_TIMEOUT) + 1.0);
+		if (lk == 1 && (last = shared_read(sh, ttl, others, &fresh)) !=
+		    NULL && fresh) {
+			shared_unlock(sh);
+			return last;
+		}
 	}
 	*ran = 1;
-	res = run(cfg, hd, mask);
+	if ((res = run(cfg, hd, mask)) != NULL)
+		history_add(res, last != NULL && (prev == NULL ||
+		    last->wall > prev->wall) ? last : prev);
+	result_release(last);
 	if (lk == 1) {
 		if (res != NULL)
 			shared_write(sh, res);
@@ -318,7 +359,8 @@ health_run_shared(const struct config *cfg)
 	if (share_ttl(cfg) > 0)
 		sh = shared_open(cfg);
 	if (handles_open(&hd) == 0)
-		res = run_shared(cfg, &hd, comp_enabled(cfg), sh, 0, &ran);
+		res = run_shared(cfg, &hd, comp_enabled(cfg), sh, 0, NULL,
+		    &ran);
 	handles_close(&hd);
 	shared_close(sh);
 	if (ran)
@@ -387,7 +429,8 @@ checker_main(void *arg)
 		h->running = 1;
 		pthread_mutex_unlock(&h->lock);
 
-		res = run_shared(h->cfg, &h->hd, h->mask, h->sh, 1, &ran);
+		res = run_shared(h->cfg, &h->hd, h->mask, h->sh, 1, h->cached,
+		    &ran);
 		if (res != NULL)
 			log_changes(h, res);
 

@@ -230,48 +230,106 @@ buf_done(struct buf *b, size_t *len)
 	return b->s;
 }
 
-/* Renders the page for people: each component green or red, its message
- * and when it was checked; it refreshes itself.  No script, no external
- * asset.  Returns a string to free, or NULL. */
-static char *
-render_html(const struct compres *res, double wall, int ok, size_t *len)
+/* Writes how long ago (now - t) was, in words: "42 s", "3 min",
+ * "5 h", "2 days". */
+static void
+ago(double now, double t, char *buf, size_t sz)
 {
-	struct buf	 b;
-	char		 when[32];
-	int		 c;
+	double d = now - t;
+
+	if (d < 0)
+		d = 0;
+	if (d < 120)
+		snprintf(buf, sz, "%.0f s", d);
+	else if (d < 2 * 3600)
+		snprintf(buf, sz, "%.0f min", d / 60);
+	else if (d < 2 * 86400)
+		snprintf(buf, sz, "%.0f h", d / 3600);
+	else
+		snprintf(buf, sz, "%.0f days", d / 86400);
+}
+
+/*
+ * Renders the page for people: each component green or red, with its
+ * message, since when its state holds ("down for 3 min"), its last
+ * latency, and a strip of its last HISTORY_MAX results (red and green
+ * marks, their times on hover); it refreshes itself.  No script, no
+ * external asset; it wraps on a phone's screen.  Returns a string to
+ * free, or NULL.
+ */
+static char *
+render_html(const struct result *res, const struct compres *part, int ok,
+    size_t *len)
+{
+	const struct chist	*h;
+	struct buf		 b;
+	char			 when[32], at[32], since[32];
+	double			 now = wall_now();
+	int			 c, i, up;
 
 	if (buf_init(&b) == -1)
 		return NULL;
-	rfc3339(wall, when, sizeof(when));
+	rfc3339(res->wall, when, sizeof(when));
 	buf_printf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
 	    "<meta charset=\"utf-8\">"
 	    "<meta http-equiv=\"refresh\" content=\"10\">"
-	    "<meta name=\"viewport\" content=\"width=device-width\">"
+	    "<meta name=\"viewport\" content=\"width=device-width, "
+	    "initial-scale=1\">"
 	    "<title>Portus health: %s</title><style>"
-	    "body{font-family:sans-serif;margin:2em;color:#222}"
-	    "h1{font-size:1.4em}table{border-collapse:collapse}"
-	    "td,th{padding:.4em .8em;border-bottom:1px solid #ddd;"
-	    "text-align:left}"
-	    ".up{color:#fff;background:#2e7d32}.down{color:#fff;"
-	    "background:#c62828}.state{font-weight:bold;text-align:center}"
+	    "body{font-family:sans-serif;margin:1em auto;padding:0 1em;"
+	    "max-width:60em;color:#222}"
+	    "h1{font-size:1.4em}"
+	    ".comp{border-bottom:1px solid #ddd;padding:.6em 0}"
+	    ".line{display:flex;flex-wrap:wrap;gap:.3em .8em;"
+	    "align-items:baseline}"
+	    ".name{font-weight:bold;min-width:5em}"
+	    ".state{color:#fff;font-weight:bold;padding:0 .5em}"
+	    ".up{background:#2e7d32}.down{background:#c62828}"
+	    ".msg{overflow-wrap:anywhere;flex:1 1 12em}"
+	    ".note{color:#666}"
+	    ".strip{display:flex;flex-wrap:wrap;gap:2px;margin-top:.4em}"
+	    ".strip span{display:inline-block;width:.6em;height:1.2em}"
+	    ".strip .ok{background:#2e7d32}.strip .ko{background:#c62828}"
+	    "h1.up,h1.down{color:#fff;padding:.2em .5em}"
 	    "</style></head><body>\n"
-	    "<h1 id=\"overall\" class=\"%s\">Portus is %s</h1>\n"
-	    "<table><tr><th>component</th><th>state</th><th>message</th>"
-	    "<th>checked</th></tr>\n", ok ? "healthy" : "unhealthy",
-	    ok ? "up" : "down", ok ? "healthy" : "unhealthy");
+	    "<h1 id=\"overall\" class=\"%s\">Portus is %s</h1>\n",
+	    ok ? "healthy" : "unhealthy", ok ? "up" : "down",
+	    ok ? "healthy" : "unhealthy");
 	for (c = 0; c < COMP__MAX; c++) {
-		if (!res[c].present)
+		if (!part[c].present)
 			continue;
-		buf_printf(&b, "<tr id=\"%s\"><td>%s</td><td class=\"state "
-		    "%s\">%s</td><td>", components[c].name, components[c].name,
-		    res[c].success ? "up" : "down",
-		    res[c].success ? "up" : "down");
-		buf_html(&b, res[c].msg);
-		buf_printf(&b, "</td><td><time>%s</time> (%.0f ms)</td></tr>\n",
-		    when, res[c].ms);
+		h = &res->hist[c];
+		up = part[c].success;
+		buf_printf(&b, "<div class=\"comp\" id=\"%s\"><div "
+		    "class=\"line\"><span class=\"name\">%s</span><span "
+		    "class=\"state %s\">%s</span>", components[c].name,
+		    components[c].name, up ? "up" : "down", up ? "up" : "down");
+		if (h->n > 0) {
+			ago(now, h->since, since, sizeof(since));
+			buf_printf(&b, "<span class=\"since\">%s for %s</span>",
+			    up ? "up" : "down", since);
+		}
+		buf_printf(&b, "<span class=\"msg\">");
+		buf_html(&b, part[c].msg);
+		buf_printf(&b, "</span><span class=\"note\">%.0f ms%s</span>"
+		    "</div>", part[c].ms, res->optional & 1u << c ?
+		    ", optional" : "");
+		if (h->n > 0) {
+			buf_printf(&b, "<div class=\"strip\" title=\"the last "
+			    "%d results, oldest first\">", h->n);
+			for (i = 0; i < h->n; i++) {
+				rfc3339(h->m[i].wall, at, sizeof(at));
+				buf_printf(&b, "<span class=\"%s\" title=\"%s %s "
+				    "%.0f ms\"></span>", h->m[i].ok ? "ok" :
+				    "ko", at, h->m[i].ok ? "up" : "down",
+				    (double)h->m[i].ms);
+			}
+			buf_printf(&b, "</div>");
+		}
+		buf_printf(&b, "</div>\n");
 	}
-	buf_printf(&b, "</table>\n<p>This page refreshes every 10 seconds."
-	    "</p></body></html>\n");
+	buf_printf(&b, "<p class=\"note\">Checked at <time>%s</time>. This "
+	    "page refreshes every 10 seconds.</p></body></html>\n", when);
 	return buf_done(&b, len);
 }
 
@@ -300,7 +358,7 @@ report_render(const struct result *res, unsigned mask, enum format f,
 		return render_health_json(part, res->wall, *ok ? all ? "pass" :
 		    "warn" : "fail", len);
 	case FMT_HTML:
-		return render_html(part, res->wall, *ok, len);
+		return render_html(res, part, *ok, len);
 	case FMT_PORTUS:
 		break;
 	}

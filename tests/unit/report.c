@@ -285,14 +285,59 @@ START_TEST(render_html_page)
 	ck_assert_ptr_nonnull(s = report_render(&r, ~0u, FMT_HTML, &len, &ok));
 	ck_assert_ptr_nonnull(strstr(s, "<meta http-equiv=\"refresh\""));
 	ck_assert_ptr_nonnull(strstr(s, "Portus is unhealthy"));
-	ck_assert_ptr_nonnull(strstr(s, "<tr id=\"registry\"><td>registry</td>"
-	    "<td class=\"state down\">down</td>"));
+	ck_assert_ptr_nonnull(strstr(s, "<div class=\"comp\" id=\"registry\">"
+	    "<div class=\"line\"><span class=\"name\">registry</span>"
+	    "<span class=\"state down\">down</span>"));
 	/* Messages are escaped; nothing external, no script. */
 	ck_assert_ptr_nonnull(strstr(s, "clair &lt;is&gt; reachable &amp; "
 	    "&quot;ok&quot;"));
 	ck_assert_ptr_null(strstr(s, "<script"));
 	ck_assert_ptr_null(strstr(s, "http://"));
 	ck_assert_ptr_null(strstr(s, "https://"));
+	free(s);
+}
+END_TEST
+
+/* The history: a mark per result, the oldest dropped, since when the
+ * present state holds; the page shows the strip and the "since". */
+START_TEST(render_html_history)
+{
+	struct result	 prev, r;
+	char		*s, *p;
+	size_t		 len;
+	int		 ok, i, n;
+
+	sample_result(&prev);
+	memset(prev.hist, 0, sizeof(prev.hist));
+	history_add(&prev, NULL);
+	ck_assert_int_eq(prev.hist[COMP_REGISTRY].n, 1);
+	ck_assert(prev.hist[COMP_REGISTRY].since == prev.wall);
+	/* The registry stays down, then the database goes down too. */
+	for (i = 0; i < HISTORY_MAX + 5; i++) {
+		r = prev;
+		r.wall = prev.wall + 10;
+		r.comp[COMP_DATABASE].success = i < 10;
+		history_add(&r, &prev);
+		prev = r;
+	}
+	ck_assert_int_eq(r.hist[COMP_REGISTRY].n, HISTORY_MAX);
+	ck_assert(r.hist[COMP_REGISTRY].m[HISTORY_MAX - 1].wall == r.wall);
+	/* Down since the first run: the oldest marks went, "since" stays. */
+	ck_assert(r.hist[COMP_REGISTRY].since == r.wall - 10.0 *
+	    (HISTORY_MAX + 5));
+	/* The database went down at the twelfth run. */
+	ck_assert(r.hist[COMP_DATABASE].since == r.wall - 10.0 *
+	    (HISTORY_MAX + 5 - 11));
+	ck_assert_ptr_nonnull(s = report_render(&r, ~0u, FMT_HTML, &len, &ok));
+	ck_assert_ptr_nonnull(strstr(s, "<span class=\"since\">down for "));
+	for (n = 0, p = s; (p = strstr(p, "<span class=\"ko\"")) != NULL; p++)
+		n++;
+	/* Of 66 runs, the last 60: the registry's all red, the database's
+	 * 5 green and 55 red, clair's all green. */
+	ck_assert_int_eq(n, HISTORY_MAX + 55);
+	for (n = 0, p = s; (p = strstr(p, "<span class=\"ok\"")) != NULL; p++)
+		n++;
+	ck_assert_int_eq(n, 5 + HISTORY_MAX);
 	free(s);
 }
 END_TEST
@@ -425,6 +470,7 @@ report_suite(void)
 	tcase_add_test(tc, render_portus_subset);
 	tcase_add_test(tc, render_health_json_format);
 	tcase_add_test(tc, render_html_page);
+	tcase_add_test(tc, render_html_history);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("metrics");

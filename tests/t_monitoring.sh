@@ -64,10 +64,13 @@ t_eq "health+json: pass" "200 pass null" "$RESP_STATUS $(json_get .status) $(jso
 http_req GET "$u/_health" -H "Accept: */*"
 t_eq "Accept */*: Portus's document" "no registry configured" "$(json_get .registry.msg)"
 
-# --- The page for people, in a real browser.
+# --- The page for people, in a real browser: Clair goes down for a few
+# runs and comes back; the page shows its history.
 pg_sql "INSERT INTO registries (name, hostname, use_ssl) VALUES ('r', '127.0.0.1:$REG_PORT', false)"
+html() { http_req GET "$u/_health" -H "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"; }
+html
 clair_mode fail
-http_req GET "$u/_health" -H "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+for _ in 1 2 3; do html; done
 t_eq "HTML: content type" "text/html; charset=utf-8" "$(resp_header Content-Type)"
 t_eq "HTML: status of the document" 503 "$RESP_STATUS"
 t_nomatch "HTML: self-contained (no script, no external asset)" '<script|src=|href=|@import|url\(' "$RESP_BODY"
@@ -77,11 +80,28 @@ chrome=(chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first
 # Chromium sends a browser's Accept header, so it gets the page.
 dom=$(timeout 60 "${chrome[@]}" --dump-dom "$u/_health" 2>/dev/null || true)
 t_match "Chromium: the page says Portus is unhealthy, in red" '<h1 id="overall" class="down">Portus is unhealthy</h1>' "$dom"
-t_match "Chromium: database is up, in green" '<tr id="database"><td>database</td><td class="state up">up</td><td>database is up-to-date</td>' "$dom"
-t_match "Chromium: clair is down, in red, with its message" '<tr id="clair"><td>clair</td><td class="state down">down</td><td>clair is not reachable: HTTP 500</td>' "$dom"
-t_match "Chromium: when it was checked" '<time>20[0-9-]+T[0-9:]+Z</time>' "$dom"
+t_match "Chromium: database is up, in green" '<div class="comp" id="database"><div class="line"><span class="name">database</span><span class="state up">up</span><span class="since">up for [0-9]+ s</span><span class="msg">database is up-to-date</span>' "$dom"
+t_match "Chromium: clair is down, in red, since a moment, with its message" '<div class="comp" id="clair"><div class="line"><span class="name">clair</span><span class="state down">down</span><span class="since">down for [0-9]+ s</span><span class="msg">clair is not reachable: HTTP 500</span>' "$dom"
+t_match "Chromium: when it was checked" 'Checked at <time>20[0-9-]+T[0-9:]+Z</time>' "$dom"
 t_match "Chromium: the page refreshes itself" 'http-equiv="refresh" content="10"' "$dom"
-timeout 60 "${chrome[@]}" --window-size=800,400 --screenshot="$T/health.png" "$u/_health" >/dev/null 2>&1 || true
+clair_mode ok
+for _ in 1 2; do html; done
+dom=$(timeout 60 "${chrome[@]}" --dump-dom "$u/_health" 2>/dev/null || true)
+strip=$(sed -n 's/.*<div class="comp" id="clair">\(.*\)/\1/p' <<<"$dom" | sed 's#</div></div>.*##')
+t_match "Chromium: clair is back, up since then" '<span class="state up">up</span><span class="since">up for [0-9]+ s</span>' "$strip"
+t_match "Chromium: clair's strip has its red marks, then green ones" \
+  '<span class="ok" title="[^"]+ up [0-9]+ ms"></span>(<span class="ko" title="[^"]+ down [0-9]+ ms"></span>){3,}(<span class="ok" title="[^"]+"></span>){2,}' "$strip"
+t_match "Chromium: each mark says when" 'class="ko" title="20[0-9-]+T[0-9:]+Z down' "$strip"
+# The strip wraps: on a phone's screen, nothing scrolls sideways.
+widths=$(timeout 90 python3 "$ROOT/tests/cdp.py" "$u/_health" 360 640 \
+  '[document.documentElement.scrollWidth, document.documentElement.clientWidth]' "$T/cdp" 2>/dev/null || true)
+t_match "a phone's screen (360 px): the page fits, no horizontal scroll ($widths)" '^\[360, 360\]$' "$widths"
+wide=$(timeout 90 python3 "$ROOT/tests/cdp.py" "$u/_health" 360 640 \
+  'document.body.insertAdjacentHTML("beforeend", "<div style=width:900px>x</div>"); document.documentElement.scrollWidth > document.documentElement.clientWidth' "$T/cdp" 2>/dev/null || true)
+t_eq "the measure sees an overflow when there is one" true "$wide"
+clair_mode fail
+html
+timeout 60 "${chrome[@]}" --window-size=800,600 --screenshot="$T/health.png" "$u/_health" >/dev/null 2>&1 || true
 if [[ -s $T/health.png ]]; then
   # The screenshot holds the page's red (#c62828) and green (#2e7d32) cells.
   colours=$(python3 - "$T/health.png" <<'PY'

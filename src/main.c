@@ -5,6 +5,7 @@
  * --print-config); options, the process's signals.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -59,11 +60,13 @@ is_listener(int fd)
 /*
  * A FastCGI responder started as root serves as the user named by --user
  * (its socket is open already); without --user it refuses, as php-fpm
- * does.  As another user, --user may only name that user.  Returns 0, or
- * -1 (said on standard error).
+ * does.  A unix socket it made itself (listen, "unix:PATH") becomes that
+ * user's, mode 0660, so a web server running as that user or group can
+ * connect.  As another user, --user may only name that user.  Returns 0,
+ * or -1 (said on standard error).
  */
 static int
-become(const char *user)
+become(const char *user, const char *listen)
 {
 	struct passwd	*pw;
 	char		 err[256];
@@ -73,6 +76,14 @@ become(const char *user)
 			fprintf(stderr, "%s: refusing to serve FastCGI as "
 			    "root: give --user NAME (the socket is opened "
 			    "first), or start it as that user\n", PH_NAME);
+			return -1;
+		}
+		if (listen != NULL && strncmp(listen, "unix:", 5) == 0 &&
+		    (pw = getpwnam(user)) != NULL &&
+		    (chown(listen + 5, pw->pw_uid, pw->pw_gid) == -1 ||
+		    chmod(listen + 5, 0660) == -1)) {
+			fprintf(stderr, "%s: %s: %s\n", PH_NAME, listen + 5,
+			    strerror(errno));
 			return -1;
 		}
 		if (drop_privileges(user, err, sizeof(err)) == -1) {
@@ -376,7 +387,7 @@ main(int argc, char *argv[])
 	if (listen != NULL || fd == 0) {
 		if (listen != NULL && (fd = listen_on(listen)) == -1)
 			return EXIT_FAILURE;
-		if (become(user) == -1)
+		if (become(user, listen) == -1)
 			return EXIT_USAGE;
 		rc = fcgi_main(fd);
 		http_global_free();

@@ -117,6 +117,11 @@ pid=$SPAWNED_PID
 _poll 15 "$pid" test -S "$T/l.sock" || true
 out=$(env -i REQUEST_METHOD=GET PATH_INFO=/_health cgi-fcgi -bind -connect "$T/l.sock" | tr -d '\r' | head -1)
 t_eq "--listen unix:PATH serves FastCGI" "Status: 200 OK" "$out"
+t_eq "--listen unix:PATH --user: the socket is the user's, 0660" "www-data:www-data 660" "$(stat -c '%U:%G %a' "$T/l.sock")"
+out=$(runuser -u www-data -- env -i REQUEST_METHOD=GET PATH_INFO=/_ping cgi-fcgi -bind -connect "$T/l.sock" 2>&1 | tr -d '\r' | head -1)
+t_eq "--listen unix:PATH --user: a web server as that user connects" "Status: 200 OK" "$out"
+out=$(runuser -u nobody -- env -i REQUEST_METHOD=GET PATH_INFO=/_ping cgi-fcgi -bind -connect "$T/l.sock" 2>&1 | tr -d "\r" | head -1) || true
+t_nomatch "--listen unix:PATH --user: another user cannot" "Status: 200" "$out"
 stop_pid "$pid"
 t_match "SIGTERM: the responder says it stops" "info: stopping" "$(<"$T/listen-unix.log")"
 

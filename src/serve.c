@@ -6,6 +6,7 @@
  * (head and body) in a buffer: CGI writes it out, FastCGI wraps it in
  * records.  Nothing here touches a socket.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,9 @@ extern char **environ;
 struct frontend {
 	struct site	*site;		/* the process's own settings */
 	struct sites	*sites;		/* settings passed per request */
-	const char	*prefix;	/* CCONFIG_PREFIX of the process */
+	char		 prefix[PREFIX_MAX];	/* CCONFIG_PREFIX of the process:
+					 * a copy, as a reload frees the
+					 * configuration it came from */
 	struct counters	 cnt;		/* requests answered */
 	long		 parked;	/* atomic: requests waiting */
 	long		 park_max;
@@ -61,7 +64,7 @@ frontend_new(struct site *site, struct sites *sites, const char *prefix,
 		return NULL;
 	fe->site = site;
 	fe->sites = sites;
-	fe->prefix = prefix;
+	snprintf(fe->prefix, sizeof(fe->prefix), "%s", prefix);
 	fe->park_max = park_max > 0 ? park_max : 1;
 	return fe;
 }

@@ -29,6 +29,8 @@ static void
 put(struct stream *s, const void *p, size_t n)
 {
 	ck_assert_uint_le(s->len + n, sizeof(s->b));
+	if (n == 0)
+		return;		/* p may be NULL then */
 	memcpy(s->b + s->len, p, n);
 	s->len += n;
 }

@@ -18,30 +18,25 @@ export PORTUS_HEALTH_TIMEOUT=2 PORTUS_HEALTH_CACHE_TTL=0
 
 # req SOCKET PATH: one GET through cgi-fcgi; prints the status line.
 req() { env -i REQUEST_METHOD=GET PATH_INFO="$2" cgi-fcgi -bind -connect "$1" | tr -d '\r' | head -1; }
-# child_of PID: the current responder started by the parent.
-child_of() { pgrep -P "$1" -n || true; }
+# responder: the responder the parent started last (from its log).
+responder() { awk '$1 == "start" { pid = $2 } END { print pid }' "$T/parent.events"; }
 # log_count WORD: how many lines of the parent's log start with WORD.
 log_count() { grep -c "^$1 " "$T/parent.events" || true; }
 # logged WORD N: the parent's log has N lines starting with WORD, or more.
+# Once it logs a start, its socket listens: requests sent before the
+# responder accepts wait in the backlog.
 logged() { (($(log_count "$1") >= $2)); }
-# serving PARENT [OLD]: the parent has started a responder (other than OLD);
-# requests sent before it accepts wait in the socket's backlog.
-serving() {
-  local child
-  child=$(child_of "$1")
-  [[ -n $child && $child != "${2:-}" ]]
-}
 
 for kind in unix tcp; do
   if [[ $kind == unix ]]; then addr=$T/act.sock; where=unix:$addr; else addr=127.0.0.1:$(free_port); where=tcp:${addr#*:}; fi
   : >"$T/parent.events"
   spawn "parent-$kind" python3 "$ROOT/tests/socket-parent.py" "$where" "$T/parent.events" -- "$RESPONDER"
   parent=$SPAWNED_PID
-  _poll 15 "$parent" serving "$parent" || true
+  _poll 15 "$parent" logged start 1 || true
   t_eq "$kind socket on stdin: /_ping" "Status: 200 OK" "$(req "$addr" /_ping)"
 
   # SIGTERM while a health run hangs: the waiting request still gets its answer.
-  first=$(child_of "$parent")
+  first=$(responder)
   hits=$(clair_hits)
   req "$addr" /_health >"$T/inflight" &
   inflight=$!
@@ -53,7 +48,7 @@ for kind in unix tcp; do
   t_eq "$kind SIGTERM: the request in flight is answered" "Status: 503 Service Unavailable" "$(<"$T/inflight")"
   _poll 15 "$parent" logged exit 1 || true
   t_eq "$kind SIGTERM: exit status 0" "exit $first 0" "$(grep '^exit ' "$T/parent.events" | head -1)"
-  _poll 15 "$parent" serving "$parent" "$first" || true
+  _poll 15 "$parent" logged start 2 || true
   t_eq "$kind the shared socket still serves the next process" "Status: 200 OK" "$(req "$addr" /_ping)"
   stop_pid "$parent"
 done
@@ -65,13 +60,13 @@ t_match "SIGTERM is logged" "info: stopping \\(SIGTERM\\)" "$(cat "$T"/parent-*.
 PORTUS_HEALTH_MAX_REQUESTS=3 spawn parent-recycle python3 "$ROOT/tests/socket-parent.py" \
   "unix:$T/rec.sock" "$T/parent.events" -- "$RESPONDER"
 parent=$SPAWNED_PID
-_poll 15 "$parent" serving "$parent" || true
-first=$(child_of "$parent")
+_poll 15 "$parent" logged start 1 || true
+first=$(responder)
 for i in 1 2 3; do t_eq "max_requests 3: request $i served" "Status: 200 OK" "$(req "$T/rec.sock" /_ping)"; done
 _poll 15 "$parent" logged exit 1 || true
 t_eq "max_requests 3: the responder left by itself, exit 0" "exit $first 0" "$(grep '^exit ' "$T/parent.events" | head -1)"
 t_match "max_requests 3: says why" "served health.max_requests \\(3\\) requests; recycling" "$(<"$T/parent-recycle.log")"
-_poll 15 "$parent" serving "$parent" "$first" || true
+_poll 15 "$parent" logged start 2 || true
 t_eq "max_requests 3: the next process serves" "Status: 200 OK" "$(req "$T/rec.sock" /_ping)"
 stop_pid "$parent"
 

@@ -277,6 +277,12 @@ timing_factor() {
   echo $(((SLACK_MS + 999) / 1000))
 }
 
+# health_timeout SECONDS: a deadline (health.timeout, ldap.timeout) for
+# checks that are meant to succeed, so that a slow moment does not fail them:
+# SECONDS plus the slack in whole seconds. Under memcheck on a busy machine a
+# TLS handshake and bind alone take seconds.
+health_timeout() { echo $(($1 + $(timing_factor))); }
+
 # ---------------------------------------------------------------- test runner
 
 # _clip TEXT: TEXT on one line, at most 300 characters, for failure messages.

@@ -8,6 +8,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 deps_start
+calibrate
+export PORTUS_HEALTH_TIMEOUT=$(health_timeout 5)
 fcgi_start
 
 big=$(head -c 65536 /dev/zero | tr '\0' 'a')

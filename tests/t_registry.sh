@@ -6,7 +6,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 deps_start
-export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT=3
+calibrate
+export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT=$(health_timeout 3)
 unset PORTUS_REGISTRY_HOSTNAME
 
 # expect VIA NAME MESSAGE SUCCESS: one GET /_health and its registry part.

@@ -6,6 +6,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 deps_start
+calibrate
+export PORTUS_HEALTH_TIMEOUT=$(health_timeout 5)
 fcgi_start
 
 for via in cgi fcgi; do

@@ -37,7 +37,7 @@ PIDS=()    # processes that cleanup kills
 AT_EXIT=() # commands registered with at_exit
 T_PASSED=0
 T_FAILED=0
-CALIB_MS= TOOL_FACTOR= SLACK_MS= CALIB_RUNS= # set by calibrate
+CALIB_MS='' TOOL_FACTOR='' SLACK_MS='' CALIB_RUNS='' # set by calibrate
 _LIB_PID=$BASHPID
 
 # ---------------------------------------------------------------- cleanup

@@ -7,7 +7,8 @@ set -euo pipefail
 
 deps_start clair
 calibrate
-export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT=$(health_timeout 2)
+PORTUS_HEALTH_TIMEOUT=$(health_timeout 2)
+export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT
 # The API port of Clair is 6060; its health port is what we probe.
 export PORTUS_SECURITY_CLAIR_SERVER=http://127.0.0.1:6060
 

@@ -6,7 +6,8 @@ set -euo pipefail
 
 deps_start
 calibrate
-export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT=$(health_timeout 3)
+PORTUS_HEALTH_TIMEOUT=$(health_timeout 3)
+export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT
 fcgi_start
 
 # expect VIA NAME MESSAGE SUCCESS STATUS: one GET /_health and its database part.

@@ -9,7 +9,8 @@ set -euo pipefail
 
 deps_start
 calibrate
-export PORTUS_HEALTH_TIMEOUT=$(health_timeout 5)
+PORTUS_HEALTH_TIMEOUT=$(health_timeout 5)
+export PORTUS_HEALTH_TIMEOUT
 fcgi_start
 
 big=$(head -c 65536 /dev/zero | tr '\0' 'a')

@@ -7,7 +7,8 @@ set -euo pipefail
 
 deps_start
 calibrate
-export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT=$(health_timeout 3)
+PORTUS_HEALTH_TIMEOUT=$(health_timeout 3)
+export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT
 unset PORTUS_REGISTRY_HOSTNAME
 
 # expect VIA NAME MESSAGE SUCCESS: one GET /_health and its registry part.

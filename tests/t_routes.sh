@@ -7,7 +7,8 @@ set -euo pipefail
 
 deps_start
 calibrate
-export PORTUS_HEALTH_TIMEOUT=$(health_timeout 5)
+PORTUS_HEALTH_TIMEOUT=$(health_timeout 5)
+export PORTUS_HEALTH_TIMEOUT
 fcgi_start
 
 for via in cgi fcgi; do

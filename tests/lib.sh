@@ -40,7 +40,7 @@ PIDS=()    # processes that cleanup kills
 AT_EXIT=() # commands registered with at_exit
 T_PASSED=0
 T_FAILED=0
-CALIB_MS= TOOL_FACTOR= SLACK_MS= CALIB_RUNS= # set by calibrate
+CALIB_MS='' TOOL_FACTOR='' SLACK_MS='' CALIB_RUNS='' # set by calibrate
 _LIB_PID=$BASHPID
 
 # ---------------------------------------------------------------- cleanup
@@ -279,6 +279,12 @@ timing_factor() {
   calibrate >/dev/null
   echo $(((SLACK_MS + 999) / 1000))
 }
+
+# health_timeout SECONDS: a deadline (health.timeout, ldap.timeout) for
+# checks that are meant to succeed, so that a slow moment does not fail them:
+# SECONDS plus the slack in whole seconds. Under memcheck on a busy machine a
+# TLS handshake and bind alone take seconds.
+health_timeout() { echo $(($1 + $(timing_factor))); }
 
 # ---------------------------------------------------------------- test runner
 

@@ -6,7 +6,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 deps_start clair
-export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT=2
+calibrate
+PORTUS_HEALTH_TIMEOUT=$(health_timeout 2)
+export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT
 # The API port of Clair is 6060; its health port is what we probe.
 export PORTUS_SECURITY_CLAIR_SERVER=http://127.0.0.1:6060
 

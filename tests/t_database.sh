@@ -5,7 +5,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 deps_start
-export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT=3
+calibrate
+PORTUS_HEALTH_TIMEOUT=$(health_timeout 3)
+export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT
 fcgi_start
 
 # expect VIA NAME MESSAGE SUCCESS STATUS: one GET /_health and its database part.

@@ -8,6 +8,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 deps_start
+calibrate
+PORTUS_HEALTH_TIMEOUT=$(health_timeout 5)
+export PORTUS_HEALTH_TIMEOUT
 fcgi_start
 
 big=$(head -c 65536 /dev/zero | tr '\0' 'a')

@@ -11,9 +11,11 @@ set -euo pipefail
 
 deps_start
 slapd_start
-export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT=3
-export PORTUS_LDAP_ENABLED=true PORTUS_LDAP_HOSTNAME=127.0.0.1 PORTUS_LDAP_PORT=$LDAP_PORT
 calibrate
+PORTUS_HEALTH_TIMEOUT=$(health_timeout 3)
+export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT
+export PORTUS_LDAP_ENABLED=true PORTUS_LDAP_HOSTNAME=127.0.0.1 PORTUS_LDAP_PORT=$LDAP_PORT
+export PORTUS_LDAP_TIMEOUT=$PORTUS_HEALTH_TIMEOUT # ldap.timeout, 5 s by default, must not cut a slow TLS bind
 
 # expect VIA NAME MESSAGE: GET /_health/ldap and its message.
 expect() {

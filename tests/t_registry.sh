@@ -6,7 +6,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 deps_start
-export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT=3
+calibrate
+PORTUS_HEALTH_TIMEOUT=$(health_timeout 3)
+export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT
 unset PORTUS_REGISTRY_HOSTNAME
 
 # expect VIA NAME MESSAGE SUCCESS: one GET /_health and its registry part.

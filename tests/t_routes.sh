@@ -6,6 +6,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 deps_start
+calibrate
+PORTUS_HEALTH_TIMEOUT=$(health_timeout 5)
+export PORTUS_HEALTH_TIMEOUT
 fcgi_start
 
 for via in cgi fcgi; do

@@ -64,7 +64,7 @@ check_clair(struct probe *p)
 {
 	struct httpreq	 r;
 	const char	*reason = NULL;
-	char		 url[1024], phrase[32];
+	char		 url[1024];
 	long		 code, t;
 
 	switch (clair_health_url(cfg_str(p->cfg, K_CLAIR_SERVER),
@@ -81,18 +81,7 @@ check_clair(struct probe *p)
 		return;
 	}
 	t = cfg_int(p->cfg, K_CLAIR_TIMEOUT);
-	memset(&r, 0, sizeof(r));
-	r.url = url;
-	r.ca_file = cfg_str(p->cfg, K_HEALTH_CA_FILE);
-	r.connect_ms = cap_ms(t, p->deadline);
-	r.total_ms = cap_ms(t, p->deadline);
+	http_req(&r, p, url, t, t);
 	code = http_get(p->handle, &r, &reason);
-	if (code == 200)
-		compres_set(p->res, 1, "clair is reachable", NULL);
-	else if (code < 0)
-		compres_set(p->res, 0, CLAIR_DOWN, reason);
-	else {
-		snprintf(phrase, sizeof(phrase), "HTTP %ld", code);
-		compres_set(p->res, 0, CLAIR_DOWN, phrase);
-	}
+	http_result(p, code, reason, "clair is reachable", CLAIR_DOWN);
 }

@@ -16,7 +16,7 @@ check_portus(struct probe *p)
 {
 	struct httpreq	 r;
 	const char	*base = cfg_str(p->cfg, K_HEALTH_PORTUS_URL), *reason;
-	char		 url[1024], phrase[32];
+	char		 url[1024];
 	size_t		 n = strlen(base);
 	long		 code, t = cfg_int(p->cfg, K_HEALTH_TIMEOUT);
 
@@ -29,18 +29,7 @@ check_portus(struct probe *p)
 		compres_set(p->res, 0, PORTUS_DOWN, "invalid URL");
 		return;
 	}
-	memset(&r, 0, sizeof(r));
-	r.url = url;
-	r.ca_file = cfg_str(p->cfg, K_HEALTH_CA_FILE);
-	r.connect_ms = cap_ms(t, p->deadline);
-	r.total_ms = cap_ms(t, p->deadline);
+	http_req(&r, p, url, t, t);
 	code = http_get(p->handle, &r, &reason);
-	if (code == 200)
-		compres_set(p->res, 1, "Portus is reachable", NULL);
-	else if (code < 0)
-		compres_set(p->res, 0, PORTUS_DOWN, reason);
-	else {
-		snprintf(phrase, sizeof(phrase), "HTTP %ld", code);
-		compres_set(p->res, 0, PORTUS_DOWN, phrase);
-	}
+	http_result(p, code, reason, "Portus is reachable", PORTUS_DOWN);
 }

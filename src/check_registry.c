@@ -165,11 +165,7 @@ usable(struct probe *p, struct registry *reg, const char *base,
 	snprintf(url, sizeof(url), "%s/v2/_catalog?n=1", base);
 	ct = cfg_int(p->cfg, K_REG_TIMEOUT);
 	rt = cfg_int(p->cfg, K_REG_READ_TIMEOUT);
-	memset(&r, 0, sizeof(r));
-	r.url = url;
-	r.ca_file = cfg_str(p->cfg, K_HEALTH_CA_FILE);
-	r.connect_ms = cap_ms(ct, p->deadline);
-	r.total_ms = cap_ms(ct + rt, p->deadline);
+	http_req(&r, p, url, ct, ct + rt);
 	r.bearer = token;
 	r.body = body;
 	r.body_sz = sizeof(body);
@@ -214,11 +210,7 @@ probe(struct probe *p, const char *host, int ssl)
 	snprintf(url, sizeof(url), "%s/v2/", base);
 	ct = cfg_int(p->cfg, K_REG_TIMEOUT);
 	rt = cfg_int(p->cfg, K_REG_READ_TIMEOUT);
-	memset(&r, 0, sizeof(r));
-	r.url = url;
-	r.ca_file = cfg_str(p->cfg, K_HEALTH_CA_FILE);
-	r.connect_ms = cap_ms(ct, p->deadline);
-	r.total_ms = cap_ms(ct + rt, p->deadline);
+	http_req(&r, p, url, ct, ct + rt);
 	r.apiver_header = "docker-distribution-api-version";
 	r.wwwauth = wwwauth;
 	r.wwwauth_sz = sizeof(wwwauth);

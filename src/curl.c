@@ -226,6 +226,38 @@ http_get(struct http *h, struct httpreq *r, const char **reason)
 	return code;
 }
 
+/* Sets r up for a GET of url by the probe p: its CA file, a connect
+ * timeout of connect_s and a whole one of total_s seconds, both capped
+ * by the run's deadline. */
+void
+http_req(struct httpreq *r, const struct probe *p, const char *url,
+    long connect_s, long total_s)
+{
+	memset(r, 0, sizeof(*r));
+	r->url = url;
+	r->ca_file = cfg_str(p->cfg, K_HEALTH_CA_FILE);
+	r->connect_ms = cap_ms(connect_s, p->deadline);
+	r->total_ms = cap_ms(total_s, p->deadline);
+}
+
+/* Fills p's result from what http_get gave for a plain GET: up (with
+ * msg) on 200; else down, with the reason or the HTTP status. */
+void
+http_result(struct probe *p, long code, const char *reason, const char *up,
+    const char *down)
+{
+	char phrase[32];
+
+	if (code == 200)
+		compres_set(p->res, 1, up, NULL);
+	else if (code < 0)
+		compres_set(p->res, 0, down, reason);
+	else {
+		snprintf(phrase, sizeof(phrase), "HTTP %ld", code);
+		compres_set(p->res, 0, down, phrase);
+	}
+}
+
 /* Returns the smaller of a setting in seconds and what is left before
  * deadline, in milliseconds (0 when nothing is left). */
 long

@@ -329,6 +329,10 @@ void		 http_global_free(void);
 void		*http_open(void);
 void		 http_close(void *);
 long		 http_get(struct http *, struct httpreq *, const char **);
+void		 http_req(struct httpreq *, const struct probe *, const char *,
+		    long, long);
+void		 http_result(struct probe *, long, const char *, const char *,
+		    const char *);
 long		 cap_ms(long, double);
 const char	*curl_phrase(int);
 

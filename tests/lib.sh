@@ -497,6 +497,21 @@ resp_header() {
 # json_get [JQ_OPTION...] FILTER: jq -r on the last response's body.
 json_get() { printf '%s' "$RESP_BODY" | jq -r "$@"; }
 
+# db_expect VIA NAME MESSAGE SUCCESS STATUS: one GET /_health through VIA
+# (cgi or fcgi) and its database part.
+db_expect() {
+  "${1}_req" GET /_health
+  t_eq "$1 $2: message" "$3" "$(json_get .database.msg)"
+  t_eq "$1 $2: success" "$4" "$(json_get .database.success)"
+  t_eq "$1 $2: status" "$5" "$RESP_STATUS"
+}
+
+# db_both NAME MESSAGE SUCCESS STATUS: the same through CGI and FastCGI.
+db_both() {
+  db_expect cgi "$@"
+  db_expect fcgi "$@"
+}
+
 # ---------------------------------------------------------------- servers
 
 # shellcheck source=lib-pg.sh

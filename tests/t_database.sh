@@ -10,20 +10,6 @@ PORTUS_HEALTH_TIMEOUT=$(health_timeout 3)
 export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT
 fcgi_start
 
-# expect VIA NAME MESSAGE SUCCESS STATUS: one GET /_health and its database part.
-expect() {
-  "${1}_req" GET /_health
-  t_eq "$1 $2: message" "$3" "$(json_get .database.msg)"
-  t_eq "$1 $2: success" "$4" "$(json_get .database.success)"
-  t_eq "$1 $2: status" "$5" "$RESP_STATUS"
-}
-
-# both NAME MESSAGE SUCCESS STATUS: the same through CGI and FastCGI.
-both() {
-  expect cgi "$@"
-  expect fcgi "$@"
-}
-
 fcgi_restart() {
   stop_pid "$FCGI_PID"
   fcgi_start
@@ -33,7 +19,7 @@ backend_pids() {
   pg_sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'portus-health' ORDER BY pid" | tr '\n' ' '
 }
 
-both "migrated" "database is up-to-date" true 200
+db_both "migrated" "database is up-to-date" true 200
 
 # The FastCGI responder keeps one connection across runs.
 for _ in 1 2 3 4 5; do fcgi_req GET /_health; done
@@ -44,11 +30,11 @@ t_eq "the same connection after more runs" "$pids" "$(backend_pids)"
 
 # A connection killed under it is made again within the same run.
 pg_sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'portus-health'" >/dev/null
-expect fcgi "after pg_terminate_backend" "database is up-to-date" true 200
+db_expect fcgi "after pg_terminate_backend" "database is up-to-date" true 200
 t_nomatch "a new connection after pg_terminate_backend" "^$pids\$" "$(backend_pids)"
 
 pg_sql "DELETE FROM schema_migrations"
-both "schema_migrations empty" "database is initializing" false 503
+db_both "schema_migrations empty" "database is initializing" false 503
 pg_sql "INSERT INTO schema_migrations VALUES ('20150101000000'), ('20160101000000'), ('20170101000000')"
 
 # Migrations on disk: every version must be in schema_migrations.
@@ -57,28 +43,28 @@ touch "$T/migrate/20150101000000_create_users.rb" "$T/migrate/20170101000000_add
   "$T/migrate/README" "$T/migrate/2016_short.rb"
 export PORTUS_HEALTH_DATABASE_MIGRATIONS_PATH=$T/migrate
 fcgi_restart
-both "every migration applied" "database is up-to-date" true 200
+db_both "every migration applied" "database is up-to-date" true 200
 touch "$T/migrate/20180101000000_pending.rb"
-both "a migration pending" "database is initializing" false 503
+db_both "a migration pending" "database is initializing" false 503
 pg_sql "INSERT INTO schema_migrations VALUES ('20180101000000')"
-both "the pending migration applied" "database is up-to-date" true 200
+db_both "the pending migration applied" "database is up-to-date" true 200
 unset PORTUS_HEALTH_DATABASE_MIGRATIONS_PATH
 fcgi_restart
 
 pg_sql "ALTER TABLE schema_migrations RENAME TO schema_migrations_old"
-both "no schema_migrations table" "database is initializing" false 503
+db_both "no schema_migrations table" "database is initializing" false 503
 pg_sql "ALTER TABLE schema_migrations_old RENAME TO schema_migrations"
 
 # A query error that is none of the above: Portus's "unknown error".
 pg_sql "ALTER TABLE schema_migrations OWNER TO postgres; REVOKE ALL ON schema_migrations FROM portus"
-both "permission denied on schema_migrations" "unknown error" false 503
+db_both "permission denied on schema_migrations" "unknown error" false 503
 pg_sql "ALTER TABLE schema_migrations OWNER TO portus"
 
 PORTUS_DB_DATABASE=portus_absent cgi_req GET /_health
 t_eq "cgi database missing" "database has not been created" "$(json_get .database.msg)"
 t_match "cgi database missing: the log says why" '3D000|does not exist' "$RESP_STDERR"
 PORTUS_DB_DATABASE=portus_absent fcgi_restart
-expect fcgi "database missing" "database has not been created" false 503
+db_expect fcgi "database missing" "database has not been created" false 503
 
 PORTUS_DB_PASSWORD=wrong-password-xyz cgi_req GET /_health
 t_eq "cgi wrong password" "cannot connect to database" "$(json_get .database.msg)"
@@ -108,12 +94,12 @@ t_eq "cgi PORTUS_DB_SOCKET wins over PORTUS_DB_HOST" "database is up-to-date" "$
 
 # The process keeps serving across a database restart.
 fcgi_restart
-expect fcgi "before the restart" "database is up-to-date" true 200
+db_expect fcgi "before the restart" "database is up-to-date" true 200
 pg_stop
-expect fcgi "database stopped" "cannot connect to database" false 503
+db_expect fcgi "database stopped" "cannot connect to database" false 503
 fcgi_req GET /_ping
 t_eq "fcgi /_ping while the database is down" 200 "$RESP_STATUS"
 pg_start_again
-expect fcgi "database back, same responder" "database is up-to-date" true 200
+db_expect fcgi "database back, same responder" "database is up-to-date" true 200
 
 t_done

@@ -12,22 +12,10 @@ my_exports
 registry_start
 export PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml
 export PORTUS_REGISTRY_HOSTNAME=127.0.0.1:$REG_PORT
-export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT=3
+calibrate
+PORTUS_HEALTH_TIMEOUT=$(health_timeout 3)
+export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT
 fcgi_start
-
-# expect VIA NAME MESSAGE SUCCESS STATUS: one GET /_health and its database part.
-expect() {
-  "${1}_req" GET /_health
-  t_eq "$1 $2: message" "$3" "$(json_get .database.msg)"
-  t_eq "$1 $2: success" "$4" "$(json_get .database.success)"
-  t_eq "$1 $2: status" "$5" "$RESP_STATUS"
-}
-
-# both NAME MESSAGE SUCCESS STATUS: the same through CGI and FastCGI.
-both() {
-  expect cgi "$@"
-  expect fcgi "$@"
-}
 
 # checkdb NAME WORD RC: --check-db prints WORD and exits RC.
 checkdb() {
@@ -43,7 +31,7 @@ fcgi_restart() {
 }
 
 # Portus's own environment: no PORTUS_DB_ADAPTER means mysql2.
-both "adapter unset" "database is up-to-date" true 200
+db_both "adapter unset" "database is up-to-date" true 200
 PORTUS_DB_ADAPTER=mysql2 cgi_req GET /_health
 t_eq "cgi adapter mysql2" "database is up-to-date" "$(json_get .database.msg)"
 checkdb "migrated" DB_READY 0
@@ -67,18 +55,18 @@ t_eq "one connection of portus-health" 1 \
 # A connection killed under it is made again within the same run.
 id=$(my_sql "" "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'portus'")
 my_sql "" "KILL $id"
-expect fcgi "after KILL of its connection" "database is up-to-date" true 200
+db_expect fcgi "after KILL of its connection" "database is up-to-date" true 200
 t_nomatch "a new connection after KILL" "^$id\$" \
   "$(my_sql "" "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'portus'")"
 
 # Every state.
 my_sql portus_test "DELETE FROM schema_migrations"
-both "schema_migrations empty" "database is initializing" false 503
+db_both "schema_migrations empty" "database is initializing" false 503
 checkdb "schema_migrations empty" DB_EMPTY 1
 my_sql portus_test "INSERT INTO schema_migrations VALUES ('20150101000000'), ('20160101000000'), ('20170101000000')"
 
 my_sql portus_test "RENAME TABLE schema_migrations TO schema_migrations_old"
-both "no schema_migrations table" "database is initializing" false 503
+db_both "no schema_migrations table" "database is initializing" false 503
 checkdb "no schema_migrations table" DB_EMPTY 1
 my_sql portus_test "RENAME TABLE schema_migrations_old TO schema_migrations"
 
@@ -86,12 +74,12 @@ mkdir "$T/migrate"
 touch "$T/migrate/20150101000000_create_users.rb" "$T/migrate/20170101000000_add_x.rb" "$T/migrate/README"
 export PORTUS_HEALTH_DATABASE_MIGRATIONS_PATH=$T/migrate
 fcgi_restart
-both "every migration applied" "database is up-to-date" true 200
+db_both "every migration applied" "database is up-to-date" true 200
 touch "$T/migrate/20180101000000_pending.rb"
-both "a migration pending" "database is initializing" false 503
+db_both "a migration pending" "database is initializing" false 503
 checkdb "a migration pending" DB_EMPTY 1
 my_sql portus_test "INSERT INTO schema_migrations VALUES ('20180101000000')"
-both "the pending migration applied" "database is up-to-date" true 200
+db_both "the pending migration applied" "database is up-to-date" true 200
 unset PORTUS_HEALTH_DATABASE_MIGRATIONS_PATH
 
 # Where Portus's RPM and image install its migrations, they are compared
@@ -128,7 +116,7 @@ t_eq "cgi database missing (error 1049)" "database has not been created" "$(json
 t_match "cgi database missing: the log says why" "Unknown database 'portus_absent'" "$RESP_STDERR"
 checkdb "database missing" DB_MISSING 1
 fcgi_restart
-expect fcgi "database missing" "database has not been created" false 503
+db_expect fcgi "database missing" "database has not been created" false 503
 export PORTUS_DB_DATABASE=portus_test
 
 PORTUS_DB_PASSWORD=wrong-password-xyz cgi_req GET /_health
@@ -169,10 +157,10 @@ t_duration "a silent server: health.timeout 1 honoured" "$took" 1000 1000 30000
 # The registry named by the registries table, in MariaDB's dialect.
 unset PORTUS_REGISTRY_HOSTNAME
 fcgi_restart
-expect fcgi "no registry row" "database is up-to-date" true 503
+db_expect fcgi "no registry row" "database is up-to-date" true 503
 t_eq "fcgi no registry row: the registry" "no registry configured" "$(json_get .registry.msg)"
 my_sql portus_test "INSERT INTO registries (name, hostname, use_ssl) VALUES ('r', '127.0.0.1:$REG_PORT', 0)"
-expect fcgi "a registry row" "database is up-to-date" true 200
+db_expect fcgi "a registry row" "database is up-to-date" true 200
 t_eq "fcgi a registry row: the registry" "registry is reachable" "$(json_get .registry.msg)"
 my_sql portus_test "UPDATE registries SET use_ssl = 1"
 fcgi_req GET /_health
@@ -182,16 +170,16 @@ export PORTUS_REGISTRY_HOSTNAME=127.0.0.1:$REG_PORT
 
 # A crash and a restart: the same responder sees the database go and come back.
 fcgi_restart
-expect fcgi "before the crash" "database is up-to-date" true 200
+db_expect fcgi "before the crash" "database is up-to-date" true 200
 my_kill
-expect fcgi "server killed" "cannot connect to database" false 503
+db_expect fcgi "server killed" "cannot connect to database" false 503
 fcgi_req GET /_ping
 t_eq "fcgi /_ping while the database is down" 200 "$RESP_STATUS"
 my_start_again
-expect fcgi "server back, same responder" "database is up-to-date" true 200
+db_expect fcgi "server back, same responder" "database is up-to-date" true 200
 my_stop
-expect fcgi "server stopped" "cannot connect to database" false 503
+db_expect fcgi "server stopped" "cannot connect to database" false 503
 my_start_again
-expect fcgi "server started again" "database is up-to-date" true 200
+db_expect fcgi "server started again" "database is up-to-date" true 200
 
 t_done

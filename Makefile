@@ -70,8 +70,9 @@ valgrind: $(BIN)
 demo: $(BIN)
 	demo/run
 
-# libFuzzer drivers for the YAML loader, environment typing, routing and
-# the LDAP STARTTLS answer:
+# libFuzzer drivers for the YAML loader, environment typing, routing, the
+# LDAP STARTTLS answer, the FastCGI record reader, and the shared result
+# file and the registry's answers (fuzz_remote):
 # FUZZ_SECONDS each (default 60); see fuzz/Makefile.
 fuzz:
 	$(MAKE) -f fuzz/Makefile fuzz

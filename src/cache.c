@@ -30,6 +30,8 @@
 #define CACHE_FORMAT	"portus-health/1"
 #define CACHE_MAX	(64 * 1024)	/* bytes of a result file */
 #define KEY_HEX		32		/* of the digest, in the names */
+#define MS_MAX		1e9		/* of a check's duration */
+#define TIME_MAX	253402300800.0	/* year 10000, past RFC 3339 */
 #define LOCK_POLL_MS	10
 
 /* Why the cache is not used, each logged once per process. */
@@ -167,6 +169,29 @@ shared_close(struct shared *sh)
 	free(sh);
 }
 
+/* Returns the number o holds (an integer or a double) if it is in [0,
+ * max), else -1: no NaN, no infinity, no time the page cannot write. */
+static double
+number(json_object *o, double max)
+{
+	double d;
+
+	if (!json_object_is_type(o, json_type_double) &&
+	    !json_object_is_type(o, json_type_int))
+		return -1;
+	d = json_object_get_double(o);
+	return d >= 0 && d < max ? d : -1;
+}
+
+/* Returns whether o is the string want, to its last byte. */
+static int
+is_string(json_object *o, const char *want)
+{
+	return json_object_is_type(o, json_type_string) &&
+	    (size_t)json_object_get_string_len(o) == strlen(want) &&
+	    strcmp(json_object_get_string(o), want) == 0;
+}
+
 /* Reads component c of the file's "comp" object into cr.  Returns 0, or
  * -1 when it is malformed. */
 static int
@@ -189,24 +214,10 @@ read_comp(json_object *o, struct compres *cr)
 		return -1;	/* a NUL inside */
 	snprintf(cr->msg, sizeof(cr->msg), "%s", msg);
 	if (!json_object_object_get_ex(o, "ms", &v) ||
-	    (!json_object_is_type(v, json_type_double) &&
-	    !json_object_is_type(v, json_type_int)))
-		return -1;
-	cr->ms = json_object_get_double(v);
-	if (!(cr->ms >= 0 && cr->ms < 1e9))
+	    (cr->ms = number(v, MS_MAX)) < 0)
 		return -1;
 	cr->present = 1;
 	return 0;
-}
-
-/* Returns the number o holds (an integer or a double), or -1. */
-static double
-number(json_object *o)
-{
-	if (json_object_is_type(o, json_type_double) ||
-	    json_object_is_type(o, json_type_int))
-		return json_object_get_double(o);
-	return -1;
 }
 
 /*
@@ -219,6 +230,7 @@ read_hist(json_object *hist, struct result *res)
 	json_object	*o, *v, *marks, *m;
 	struct chist	*h;
 	size_t		 i, n;
+	double		 ms;
 	int		 c;
 
 	for (c = 0; c < COMP__MAX; c++) {
@@ -227,7 +239,7 @@ read_hist(json_object *hist, struct result *res)
 		h = &res->hist[c];
 		if (!json_object_is_type(o, json_type_object) ||
 		    !json_object_object_get_ex(o, "since", &v) ||
-		    (h->since = number(v)) < 0 ||
+		    (h->since = number(v, TIME_MAX)) < 0 ||
 		    !json_object_object_get_ex(o, "marks", &marks) ||
 		    !json_object_is_type(marks, json_type_array) ||
 		    (n = json_object_array_length(marks)) > HISTORY_MAX)
@@ -237,15 +249,17 @@ read_hist(json_object *hist, struct result *res)
 			if (!json_object_is_type(m, json_type_array) ||
 			    json_object_array_length(m) != 3 ||
 			    (h->m[i].wall = number(json_object_array_get_idx(m,
-			    0))) < 0 ||
+			    0), TIME_MAX)) < 0 ||
 			    !json_object_is_type(json_object_array_get_idx(m,
 			    1), json_type_boolean) ||
-			    number(json_object_array_get_idx(m, 2)) < 0)
+			    (ms = number(json_object_array_get_idx(m, 2),
+			    MS_MAX)) < 0)
 				return -1;
 			h->m[i].ok = (unsigned char)json_object_get_boolean(
 			    json_object_array_get_idx(m, 1));
-			h->m[i].ms = (float)number(json_object_array_get_idx(m,
-			    2));
+			/* Kept as a float, which may round up to the bound. */
+			if (!((h->m[i].ms = (float)ms) < MS_MAX))
+				return -1;
 		}
 		h->n = (int)n;
 	}
@@ -253,19 +267,19 @@ read_hist(json_object *hist, struct result *res)
 }
 
 /*
- * Parses a result file's text into res, and the process that wrote it
- * into *pid.  Returns 0, or -1 when it is not a result of ours for this
- * key.
+ * Parses a result file's text (len bytes, no NUL needed) into res, and
+ * the process that wrote it into *pid.  Returns 0, or -1 when it is not
+ * a result of ours for key.
  */
-static int
-parse(struct shared *sh, const char *buf, size_t len, struct result *res,
+int
+cache_parse(const char *key, const char *buf, size_t len, struct result *res,
     long *pid)
 {
 	json_tokener	*tok;
 	json_object	*doc = NULL, *v, *comp, *o, *hist;
 	int		 c, rc = -1;
 
-	if ((tok = json_tokener_new_ex(8)) == NULL)
+	if (len > CACHE_MAX || (tok = json_tokener_new_ex(8)) == NULL)
 		return -1;
 	doc = json_tokener_parse_ex(tok, buf, (int)len);
 	if (doc == NULL || json_tokener_get_error(tok) != json_tokener_success ||
@@ -273,11 +287,9 @@ parse(struct shared *sh, const char *buf, size_t len, struct result *res,
 	    !json_object_is_type(doc, json_type_object))
 		goto out;
 	if (!json_object_object_get_ex(doc, "format", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    strcmp(json_object_get_string(v), CACHE_FORMAT) != 0 ||
+	    !is_string(v, CACHE_FORMAT) ||
 	    !json_object_object_get_ex(doc, "key", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    strcmp(json_object_get_string(v), sh->key) != 0 ||
+	    !is_string(v, key) ||
 	    !json_object_object_get_ex(doc, "pid", &v) ||
 	    !json_object_is_type(v, json_type_int) ||
 	    !json_object_object_get_ex(doc, "comp", &comp) ||
@@ -285,9 +297,9 @@ parse(struct shared *sh, const char *buf, size_t len, struct result *res,
 		goto out;
 	*pid = (long)json_object_get_int64(v);
 	if (!json_object_object_get_ex(doc, "wall", &v) ||
-	    !json_object_is_type(v, json_type_double))
+	    !json_object_is_type(v, json_type_double) ||
+	    (res->wall = number(v, TIME_MAX)) < 0)
 		goto out;
-	res->wall = json_object_get_double(v);
 	for (c = 0; c < COMP__MAX; c++)
 		if (json_object_object_get_ex(comp, comp_name(c), &o) &&
 		    read_comp(o, &res->comp[c]) == -1)
@@ -359,7 +371,8 @@ shared_read(struct shared *sh, long ttl, int others, int *fresh)
 	}
 	if ((res = calloc(1, sizeof(*res))) == NULL)
 		goto out;
-	if (len > CACHE_MAX || parse(sh, buf, len, res, &pid) == -1) {
+	if (len > CACHE_MAX ||
+	    cache_parse(sh->key, buf, len, res, &pid) == -1) {
 		distrust(sh, D_FORMAT, "cache file %s: %s; checking here",
 		    sh->result, len > CACHE_MAX ? "too large" :
 		    "not a result of this configuration");
@@ -453,10 +466,10 @@ render_hist(json_object *hist, int c, const struct chist *h)
 	}
 }
 
-/* Renders res as a result file's text.  Returns it (to free), or
- * NULL. */
-static char *
-render(struct shared *sh, const struct result *res, size_t *len)
+/* Renders res as the text of a result file for key, written by this
+ * process.  Returns it (to free, not NUL-terminated), or NULL. */
+char *
+cache_render(const char *key, const struct result *res, size_t *len)
 {
 	json_object	*doc, *comp, *o, *hist;
 	const char	*s;
@@ -468,7 +481,7 @@ render(struct shared *sh, const struct result *res, size_t *len)
 		return NULL;
 	json_object_object_add(doc, "format",
 	    json_object_new_string(CACHE_FORMAT));
-	json_object_object_add(doc, "key", json_object_new_string(sh->key));
+	json_object_object_add(doc, "key", json_object_new_string(key));
 	json_object_object_add(doc, "wall", json_object_new_double(res->wall));
 	json_object_object_add(doc, "pid", json_object_new_int64(getpid()));
 	comp = json_object_new_object();
@@ -509,7 +522,7 @@ shared_write(struct shared *sh, const struct result *res)
 	ssize_t	 n;
 	int	 fd;
 
-	if ((buf = render(sh, res, &len)) == NULL)
+	if ((buf = cache_render(sh->key, res, &len)) == NULL)
 		return;
 	snprintf(tmp, sizeof(tmp), "%.*s.%ld.%lx.tmp", KEY_HEX, sh->key,
 	    (long)getpid(), (unsigned long)pthread_self());

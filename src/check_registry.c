@@ -63,34 +63,56 @@ registry_close(void *arg)
 }
 
 /*
- * Reads the service out of a WWW-Authenticate value (Bearer
- * realm="...",service="...").  Returns 0 with it in out, or -1 when the
- * registry asks for no bearer token or names no service.
+ * Reads the service out of a WWW-Authenticate value: Bearer, then
+ * parameters NAME=TOKEN or NAME="QUOTED" separated by commas
+ * (realm="...",service="..."), the names in any case.  What a quoted
+ * value holds is never taken for a parameter.  Returns 0 with the
+ * service in out, or -1 when the registry asks for no bearer token,
+ * names no service, says it in a malformed way (an unterminated quote,
+ * no comma between two parameters), or names one no hostname can be
+ * (empty, a backslash, too long for sz).
  */
-static int
-bearer_service(const char *h, char *out, size_t sz)
+int
+registry_bearer_service(const char *h, char *out, size_t sz)
 {
-	const char	*p;
-	size_t		 n;
+	const char	*p, *name, *val;
+	size_t		 nlen, vlen;
 
 	if (strncasecmp(h, "Bearer ", 7) != 0)
 		return -1;
-	for (p = h + 7; (p = strstr(p, "service=")) != NULL; p++)
-		if (p[-1] == ' ' || p[-1] == ',')
-			break;
-	if (p == NULL)
-		return -1;
-	p += 8;
-	if (*p == '"') {
-		p++;
-		n = strcspn(p, "\"");
-	} else
-		n = strcspn(p, ", ");
-	if (n == 0 || n >= sz)
-		return -1;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return 0;
+	for (p = h + 7;;) {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			return -1;
+		name = p;
+		nlen = strcspn(p, "= \t,\"");
+		p += nlen;
+		p += strspn(p, " \t");
+		if (nlen == 0 || *p++ != '=')
+			return -1;	/* a token68, or not a challenge */
+		p += strspn(p, " \t");
+		if (*p == '"') {
+			/* A quoted-pair may hide a quote: skip it whole. */
+			for (val = ++p; *p != '"'; p++)
+				if (*p == '\0' || (*p == '\\' && *++p == '\0'))
+					return -1;
+			vlen = (size_t)(p++ - val);
+		} else {
+			val = p;
+			vlen = strcspn(p, " \t,\"");
+			p += vlen;
+		}
+		p += strspn(p, " \t");
+		if (*p != ',' && *p != '\0')
+			return -1;	/* no comma before the next */
+		if (nlen != 7 || strncasecmp(name, "service", 7) != 0)
+			continue;
+		if (vlen == 0 || vlen >= sz || memchr(val, '\\', vlen) != NULL)
+			return -1;
+		memcpy(out, val, vlen);
+		out[vlen] = '\0';
+		return 0;
+	}
 }
 
 /* Copies s into out with anything but printable ASCII made '?'. */
@@ -107,16 +129,17 @@ printable(const char *s, char *out, size_t sz)
 /*
  * Reads the registry's first error out of its answer's body, {"errors":
  * [{"code": ..., "message": ...}]}: the code into code, the message (for
- * the log) into msg.  Returns 0, or -1.
+ * the log) into msg, both cut to their sizes and made printable ASCII.
+ * Returns 0, or -1 when the body holds no error code.
  */
-static int
-registry_error(const char *body, char *code, size_t csz, char *msg,
+int
+registry_error_code(const char *body, char *code, size_t csz, char *msg,
     size_t msz)
 {
 	json_object	*doc, *errs, *e, *v;
 	int		 rc = -1;
 
-	if ((doc = json_tokener_parse(body)) == NULL)
+	if (csz == 0 || msz == 0 || (doc = json_tokener_parse(body)) == NULL)
 		return -1;
 	if (json_object_object_get_ex(doc, "errors", &errs) &&
 	    json_object_is_type(errs, json_type_array) &&
@@ -180,7 +203,8 @@ usable(struct probe *p, struct registry *reg, const char *base,
 		compres_set(p->res, 0, REG_DOWN, reason);
 		return;
 	}
-	if (registry_error(body, code, sizeof(code), msg, sizeof(msg)) == 0) {
+	if (registry_error_code(body, code, sizeof(code), msg,
+	    sizeof(msg)) == 0) {
 		plog(PL_WARN, "registry: the catalog with Portus's token: "
 		    "HTTP %ld, %s: %s", st, code, msg);
 		compres_set(p->res, 0, REG_REJECTS, code);
@@ -243,7 +267,8 @@ probe(struct probe *p, const char *host, int ssl)
 		compres_set(p->res, 0, REG_UNUSABLE, reg->why);
 		return;
 	}
-	if (bearer_service(wwwauth, service, sizeof(service)) == -1) {
+	if (registry_bearer_service(wwwauth, service, sizeof(service)) ==
+	    -1) {
 		compres_set(p->res, 0, REG_REJECTS, "it asks for no token of "
 		    "a service");
 		return;

@@ -341,6 +341,9 @@ const char	*curl_phrase(int);
 enum urlstatus { URL_OK, URL_ADDED_SCHEME, URL_BAD_SCHEME, URL_INVALID };
 
 void		 check_registry(struct probe *);
+int		 registry_bearer_service(const char *, char *, size_t);
+int		 registry_error_code(const char *, char *, size_t, char *,
+		    size_t);
 enum urlstatus	 clair_health_url(const char *, long, char *, size_t);
 void		 check_clair(struct probe *);
 void		 check_portus(struct probe *);
@@ -402,6 +405,9 @@ struct result	*shared_read(struct shared *, long, int, int *);
 int		 shared_lock(struct shared *, double);
 void		 shared_unlock(struct shared *);
 void		 shared_write(struct shared *, const struct result *);
+int		 cache_parse(const char *, const char *, size_t,
+		    struct result *, long *);
+char		*cache_render(const char *, const struct result *, size_t *);
 
 /* health.c: one health run, its deadline, the cache, coalescing. */
 #define HISTORY_MAX	60	/* results kept per component */

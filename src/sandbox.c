@@ -164,16 +164,18 @@ load_seccomp(void)
 	for (p = allowed; *p != NULL; p++) {
 		if ((nr = seccomp_syscall_resolve_name(*p)) == __NR_SCMP_ERROR)
 			continue;
+		/* The comparisons name datum_b, which SCMP_CMP_EQ does not
+		 * use, as clang's -Wmissing-field-initializers wants. */
 		if (nr == SCMP_SYS(socket)) {
 			/* glibc's resolver asks the kernel's routes (netlink). */
 			if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-			    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) < 0 ||
+			    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)) < 0 ||
 			    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-			    SCMP_A0(SCMP_CMP_EQ, AF_INET)) < 0 ||
+			    SCMP_A0(SCMP_CMP_EQ, AF_INET, 0)) < 0 ||
 			    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-			    SCMP_A0(SCMP_CMP_EQ, AF_INET6)) < 0 ||
+			    SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0)) < 0 ||
 			    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-			    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK)) < 0)
+			    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0)) < 0)
 				goto out;
 			continue;
 		}
@@ -184,9 +186,9 @@ load_seccomp(void)
 	 * raises SIGABRT at a thread of it.  Signals elsewhere, like
 	 * sockets of other families, fall to the default. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self)) < 0 ||
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self, 0)) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self)) < 0)
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self, 0)) < 0)
 		goto out;
 	rc = seccomp_load(ctx) == 0 ? 0 : -1;
 out:

@@ -217,6 +217,8 @@ main(void)
 	srunner_add_suite(sr, ldap_suite());
 	srunner_add_suite(sr, fcgi_suite());
 	srunner_add_suite(sr, sha256_suite());
+	srunner_add_suite(sr, cache_suite());
+	srunner_add_suite(sr, registry_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -38,10 +38,12 @@ char		*long_string(const char *, char, size_t);
 const char	*json_str(json_object *, const char *);
 
 Suite		*allow_suite(void);
+Suite		*cache_suite(void);
 Suite		*component_suite(void);
 Suite		*config_suite(void);
 Suite		*fcgi_suite(void);
 Suite		*ldap_suite(void);
+Suite		*registry_suite(void);
 Suite		*report_suite(void);
 Suite		*route_suite(void);
 Suite		*sha256_suite(void);

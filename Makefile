@@ -63,7 +63,8 @@ check: $(BIN) $(UNIT) $(HOOKS)
 
 # Every CGI run of these integration tests under valgrind's memcheck: any
 # error or leak fails.
-VGTESTS	 = t_routes t_database t_mysql t_registry t_clair t_config t_secrets t_hostile t_ldap
+VGTESTS	 = t_routes t_database t_mysql t_registry t_clair t_config t_secrets t_hostile t_ldap \
+	   t_token t_optional
 valgrind: $(BIN)
 	VALGRIND=1 tests/run $(VGTESTS)
 

@@ -6,7 +6,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 deps_start clair
-export PORTUS_HEALTH_CACHE_TTL=0
+calibrate
+PORTUS_HEALTH_TIMEOUT=$(health_timeout 5)
+export PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT
 
 # Clair down, not optional: the whole is down.
 clair_mode fail

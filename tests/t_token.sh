@@ -16,7 +16,9 @@ REG_PORT=$(free_port)
 _registry_config "$REG_PORT" "$T/registry-data" |
   sed "s/service: registry.test/service: 127.0.0.1:$REG_PORT/" >"$T/registry.yml"
 _registry_launch registry "http://127.0.0.1:$REG_PORT/v2/"
-export PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml PORTUS_HEALTH_CACHE_TTL=0
+calibrate
+PORTUS_HEALTH_TIMEOUT=$(health_timeout 5)
+export PORTUS_LOCAL_CONFIG_PATH=$T/absent.yml PORTUS_HEALTH_CACHE_TTL=0 PORTUS_HEALTH_TIMEOUT
 export PORTUS_REGISTRY_HOSTNAME=127.0.0.1:$REG_PORT
 export PORTUS_KEY_PATH=$T/registry.key PORTUS_MACHINE_FQDN_VALUE=portus.test
 catalogs() { grep -c '"GET /v2/_catalog?n=1 HTTP/1.1" 200' "$T/registry.log" || true; }

@@ -20,7 +20,7 @@ www_cache
 export PORTUS_HEALTH_CACHE_DIR=$WWW_CACHE
 
 # req SOCKET PATH: one GET through cgi-fcgi; prints the status line.
-req() { env -i REQUEST_METHOD=GET PATH_INFO="$2" cgi-fcgi -bind -connect "$1" | tr -d '\r' | head -1; }
+req() { env -i REQUEST_METHOD=GET PATH_INFO="$2" timeout 30 cgi-fcgi -bind -connect "$1" | tr -d "\r" | head -1; }
 # child_of PID: the current responder started by the parent (its log's last
 # start).
 child_of() { grep '^start ' "$T/parent.events" | tail -1 | cut -d' ' -f2; }

@@ -868,11 +868,11 @@ START_TEST(cfg_yaml_billion_laughs)
 	    "security: {clair: *m2, dummy: *i}\n"
 	    "ldap: {authentication: *m2, encryption: *m2}\n"
 	    "health: {timeout: 7}\n";
-	double t0;
 
-	t0 = mono_now();
+	/* Expanded, this is billions of nodes: it would never end within
+	 * the test case's time limit.  No bound of our own, which a busy
+	 * machine could exceed. */
 	ck_assert_int_eq(yaml(doc), CONF_OK);
-	ck_assert_double_lt(mono_now() - t0, 1.0);
 	ck_assert_int_eq(cfg_int(&cfg, K_HEALTH_TIMEOUT), 7);
 }
 END_TEST

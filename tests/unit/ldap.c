@@ -275,12 +275,16 @@ START_TEST(relay_refused_and_silent)
 	pthread_join(t, NULL);
 	close(p.lst);
 
-	/* A peer that never answers: the deadline, not a hang. */
+	/*
+	 * A peer that never answers: the deadline, not a hang.  The peer
+	 * holds the connection until it is closed, so a deadline ignored
+	 * would hang here until the test case's time limit fails it; no
+	 * upper bound of our own, which a busy machine could exceed.
+	 */
 	peer_start(&p, &t, &sin, NULL, 0);
 	start = mono_now();
 	ck_assert_int_eq(relay_open((struct sockaddr *)&sin, sizeof(sin),
 	    mono_now() + 0.3, &r, &fd, &lsin, &code), TLS_TIMEOUT);
-	ck_assert_double_lt(mono_now() - start, 2.0);
 	ck_assert_double_ge(mono_now() - start, 0.29);
 	pthread_join(t, NULL);
 	close(p.lst);
@@ -305,6 +309,8 @@ ldap_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("relay");
+	/* Only a hang comes near this, however busy the machine. */
+	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, relay_carries_bytes);
 	tcase_add_test(tc, relay_refused_and_silent);
 	suite_add_tcase(s, tc);

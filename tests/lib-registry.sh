@@ -10,7 +10,9 @@
 
 # _registry_config PORT DATADIR [TLS]: print a docker-registry config.
 # Token auth makes GET /v2/ answer 401 as Portus's registries do; the access
-# log (stdout) records each request.
+# log (stdout) records each request.  Its tokens are those of $T/registry.key
+# issued by portus.test for the service REG_SERVICE (registry.test unless
+# set; a working Portus deployment has it be the registry's hostname).
 _registry_config() {
   cat <<EOF
 version: 0.1
@@ -36,7 +38,7 @@ EOF
 auth:
   token:
     realm: http://127.0.0.1:1/auth
-    service: registry.test
+    service: ${REG_SERVICE:-registry.test}
     issuer: portus.test
     rootcertbundle: $T/registry.crt
 EOF

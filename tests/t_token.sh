@@ -13,8 +13,7 @@ pg_start
 pg_exports
 _make_cert
 REG_PORT=$(free_port)
-_registry_config "$REG_PORT" "$T/registry-data" |
-  sed "s/service: registry.test/service: 127.0.0.1:$REG_PORT/" >"$T/registry.yml"
+REG_SERVICE=127.0.0.1:$REG_PORT _registry_config "$REG_PORT" "$T/registry-data" >"$T/registry.yml"
 _registry_launch registry "http://127.0.0.1:$REG_PORT/v2/"
 calibrate
 PORTUS_HEALTH_TIMEOUT=$(health_timeout 5)
